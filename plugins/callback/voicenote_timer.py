@@ -1,0 +1,53 @@
+"""Task timing for profiling deploys: the slowest tasks at the end of a run.
+
+Silent unless VOICENOTE_TIMER_TOP is set to how many tasks to list, so day-to-day output
+stays short; the benchmark command sets it. Enabled in ansible.cfg (callbacks_enabled).
+"""
+
+import os
+import time
+
+from ansible.plugins.callback import CallbackBase
+
+DOCUMENTATION = """
+name: voicenote_timer
+type: aggregate
+short_description: list the slowest tasks of a run
+description: Set VOICENOTE_TIMER_TOP=N to print the N slowest tasks when the run ends.
+"""
+
+
+class CallbackModule(CallbackBase):
+    CALLBACK_VERSION = 2.0
+    CALLBACK_TYPE = "aggregate"
+    CALLBACK_NAME = "voicenote_timer"
+    CALLBACK_NEEDS_ENABLED = True
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._started: dict[str, float] = {}
+        self._durations: dict[str, float] = {}
+        self._current: str | None = None
+
+    def _close_current(self) -> None:
+        if self._current is not None:
+            self._durations[self._current] = time.monotonic() - self._started[self._current]
+            self._current = None
+
+    def v2_playbook_on_task_start(self, task, is_conditional):
+        self._close_current()
+        self._current = f"{task.get_path() or ''} {task.get_name()}".strip()
+        self._started[self._current] = time.monotonic()
+
+    def v2_playbook_on_handler_task_start(self, task):
+        self.v2_playbook_on_task_start(task, False)
+
+    def v2_playbook_on_stats(self, stats):
+        self._close_current()
+        top = int(os.environ.get("VOICENOTE_TIMER_TOP", "0") or 0)
+        if top <= 0:
+            return
+        slowest = sorted(self._durations.items(), key=lambda item: item[1], reverse=True)[:top]
+        self._display.display(f"slowest {len(slowest)} tasks:")
+        for name, seconds in slowest:
+            self._display.display(f"  {seconds:7.2f}s  {name}")

@@ -1,0 +1,3 @@
+from voicenote_ops.cli.app import main
+
+main()

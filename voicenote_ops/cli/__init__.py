@@ -1,0 +1,1 @@
+"""Command-line layer: parses arguments, renders results, exits. No business logic here."""

@@ -1,0 +1,53 @@
+"""The `voicenote-ops` entry point: one Typer app, one place that turns errors into exit codes."""
+
+import sys
+
+import click
+import typer
+
+from voicenote_ops import __version__
+from voicenote_ops.cli import lab
+from voicenote_ops.cli.output import err_console
+from voicenote_ops.errors import ExitCode, OpsError
+
+app = typer.Typer(
+    name="voicenote-ops",
+    help="Provision, deploy and roll back the VoiceNote API with Ansible.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(lab.app, name="lab")
+
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(__version__)
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    """Provision, deploy and roll back the VoiceNote API with Ansible."""
+
+
+def main() -> None:
+    """Run the CLI; the only place that calls sys.exit."""
+    try:
+        result = app(standalone_mode=False)
+    except OpsError as error:
+        err_console.print(f"error: {error.render()}", markup=False, highlight=False)
+        sys.exit(int(error.code))
+    except click.exceptions.ClickException as error:
+        # Usage mistakes are invalid input, refused before any host is contacted.
+        error.show()
+        sys.exit(int(ExitCode.INVALID))
+    except (click.exceptions.Abort, KeyboardInterrupt):
+        err_console.print("aborted.")
+        sys.exit(130)
+    sys.exit(result if isinstance(result, int) else 0)

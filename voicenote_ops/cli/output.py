@@ -1,0 +1,14 @@
+"""Consoles: results on stdout, progress and errors on stderr (so --json stays parseable)."""
+
+import json
+from typing import Any
+
+from rich.console import Console
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+def print_json(document: Any) -> None:
+    """One JSON document on stdout, nothing else."""
+    print(json.dumps(document, indent=2, sort_keys=True, default=str))

@@ -1,0 +1,154 @@
+"""The lab's base image: Debian 12 built offline-from-registries with debootstrap, cached.
+
+The image tag carries a hash of its recipe (suite, packages, mirror, setup script), so an
+image is rebuilt only when the recipe changes, and a stale one is never mistaken for current.
+"""
+
+import fcntl
+import hashlib
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from importlib.resources import files
+from pathlib import Path
+
+from voicenote_ops.errors import InvalidInput, NeedsAttention
+from voicenote_ops.lab import podman
+from voicenote_ops.paths import state_dir
+
+IMAGE_REPOSITORY = "localhost/voicenote-lab"
+# What a minimal cloud VM has: Python for Ansible, sshd, sudo, systemd as PID 1.
+PACKAGES = (
+    "python3",
+    "python3-apt",
+    "openssh-server",
+    "sudo",
+    "systemd",
+    "systemd-sysv",
+    "dbus",
+    "iproute2",
+    "ca-certificates",
+    "procps",
+    "curl",
+)
+DEFAULT_MIRROR = "http://deb.debian.org/debian"
+APT_SOURCES = (Path("/etc/apt/sources.list.d/debian.sources"), Path("/etc/apt/sources.list"))
+
+
+def machine_mirror() -> str:
+    """The Debian mirror this machine's own apt uses (the one known to be reachable)."""
+    for source in APT_SOURCES:
+        if not source.is_file():
+            continue
+        for line in source.read_text().splitlines():
+            words = line.split()
+            if words[:1] == ["URIs:"] and len(words) > 1 and "security" not in words[1]:
+                return words[1]
+            if words[:1] == ["deb"] and len(words) > 2 and "security" not in words[1]:
+                return words[1]
+    return DEFAULT_MIRROR
+
+
+@dataclass(frozen=True)
+class ImageRecipe:
+    suite: str = "bookworm"
+    packages: tuple[str, ...] = PACKAGES
+    mirror: str = DEFAULT_MIRROR
+
+    @property
+    def setup_script(self) -> str:
+        return files("voicenote_ops.lab").joinpath("image-setup.sh").read_text()
+
+    @property
+    def digest(self) -> str:
+        text = "\n".join([self.suite, self.mirror, *self.packages, self.setup_script])
+        return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+    @property
+    def tag(self) -> str:
+        return f"{IMAGE_REPOSITORY}:{self.suite}-{self.digest}"
+
+    @property
+    def alias(self) -> str:
+        """The stable name molecule scenarios use; always the newest recipe's image."""
+        return f"{IMAGE_REPOSITORY}:{self.suite}"
+
+    def debootstrap_argv(self, rootfs: Path) -> list[str]:
+        return [
+            "debootstrap",
+            "--variant=minbase",
+            f"--include={','.join(self.packages)}",
+            self.suite,
+            str(rootfs),
+            self.mirror,
+        ]
+
+    def import_argv(self) -> list[str]:
+        return [
+            "podman",
+            "import",
+            "--change",
+            'CMD ["/sbin/init"]',
+            "--change",
+            f"LABEL {podman.LABEL_IMAGE}={self.digest}",
+            "-",
+            self.tag,
+        ]
+
+
+def default_recipe() -> ImageRecipe:
+    return ImageRecipe(mirror=machine_mirror())
+
+
+def image_exists(tag: str) -> bool:
+    code, _ = podman.run(["podman", "image", "exists", tag], check=False)
+    return code == 0
+
+
+def _build(recipe: ImageRecipe, log: Path) -> None:
+    if shutil.which("debootstrap") is None:
+        raise InvalidInput(
+            "Building the lab image needs debootstrap, which this machine does not have.",
+            "Install the prerequisites with: voicenote-ops lab prereqs",
+        )
+    work = Path(tempfile.mkdtemp(prefix="image-", dir=state_dir()))
+    rootfs = work / "rootfs"
+    try:
+        with log.open("w") as out:
+            steps = [
+                (recipe.debootstrap_argv(rootfs), None),
+                (["chroot", str(rootfs), "/bin/sh", "-s"], recipe.setup_script.encode()),
+            ]
+            for argv, stdin in steps:
+                done = subprocess.run(argv, input=stdin, stdout=out, stderr=out, check=False)
+                if done.returncode != 0:
+                    raise NeedsAttention(
+                        f"Building the lab image failed at `{argv[0]}`.", f"See {log}."
+                    )
+        tar = subprocess.Popen(["tar", "-C", str(rootfs), "-c", "."], stdout=subprocess.PIPE)
+        assert tar.stdout is not None
+        imported = subprocess.run(
+            recipe.import_argv(), stdin=tar.stdout, capture_output=True, env=podman.podman_env()
+        )
+        tar.stdout.close()
+        if tar.wait() != 0 or imported.returncode != 0:
+            raise NeedsAttention(
+                "Importing the lab image into podman failed.",
+                imported.stderr.decode(errors="replace").strip()[-300:],
+            )
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def ensure_image(recipe: ImageRecipe | None = None, *, rebuild: bool = False) -> str:
+    """Return the tag of the lab image for the recipe, building it first if needed."""
+    recipe = recipe or default_recipe()
+    state_dir().mkdir(parents=True, exist_ok=True)
+    # One build at a time on this machine; a second caller waits and then finds it built.
+    with (Path(tempfile.gettempdir()) / "voicenote-ops-image.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if rebuild or not image_exists(recipe.tag):
+            _build(recipe, state_dir() / "image-build.log")
+        podman.run(["podman", "tag", recipe.tag, recipe.alias])
+    return recipe.tag

@@ -1,0 +1,91 @@
+"""The inventory a lab writes: its hosts in the real environments' groups, plus the variables
+and rules of the environment it is like (`--like prod`), with the lab's own vault."""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from voicenote_ops.lab.state import LabFiles
+from voicenote_ops.lab.topology import HostSpec
+
+GROUPS = ("lb", "app", "db")
+LAB_ENVIRONMENT = "lab"
+VAULT_FILE = "vault.yml"
+
+
+@dataclass(frozen=True)
+class HostAddress:
+    spec: HostSpec
+    ssh_port: int
+    private_address: str
+
+
+def hosts_document(lab: LabFiles, hosts: list[HostAddress]) -> dict:
+    """The YAML inventory: connection variables per host, so group_vars cannot override them."""
+    ssh_args = (
+        f"-o UserKnownHostsFile={lab.known_hosts} -o StrictHostKeyChecking=yes "
+        "-o IdentitiesOnly=yes"
+    )
+
+    def host_vars(host: HostAddress) -> dict:
+        return {
+            "ansible_connection": "ssh",
+            "ansible_host": "127.0.0.1",
+            "ansible_port": host.ssh_port,
+            "ansible_user": "deploy",
+            "ansible_become": True,
+            "ansible_ssh_private_key_file": str(lab.private_key),
+            "ansible_ssh_common_args": ssh_args,
+            "ansible_python_interpreter": "/usr/bin/python3",
+            "voicenote_private_address": host.private_address,
+        }
+
+    children = {
+        group: {
+            "hosts": {
+                host.spec.name: host_vars(host) for host in hosts if group in host.spec.groups
+            }
+        }
+        for group in GROUPS
+    }
+    return {"all": {"vars": {"voicenote_lab_name": lab.name}, "children": children}}
+
+
+def known_hosts_text(hosts: list[HostAddress], host_keys: dict[str, str]) -> str:
+    return "".join(
+        f"[127.0.0.1]:{host.ssh_port} {host_keys[host.spec.name]}\n" for host in hosts
+    )
+
+
+def link_group_vars(lab: LabFiles, inventories: Path, like: str) -> None:
+    """group_vars of the environment the lab is like; vault files always the lab's own,
+    since a real environment's vault password is not the lab's to have."""
+    target = lab.inventory_dir / "group_vars"
+    if target.exists():
+        for path in sorted(target.rglob("*"), reverse=True):
+            path.unlink() if path.is_symlink() or path.is_file() else path.rmdir()
+        target.rmdir()
+    source_root = inventories / like / "group_vars"
+    lab_root = inventories / LAB_ENVIRONMENT / "group_vars"
+    for source in sorted(source_root.rglob("*")):
+        if not source.is_file():
+            continue
+        relative = source.relative_to(source_root)
+        if source.name == VAULT_FILE and like != LAB_ENVIRONMENT:
+            source = lab_root / relative
+            if not source.is_file():
+                continue
+        link = target / relative
+        link.parent.mkdir(parents=True, exist_ok=True)
+        link.symlink_to(source)
+
+
+def write_inventory(
+    lab: LabFiles, inventories: Path, like: str, hosts: list[HostAddress], host_keys: dict
+) -> None:
+    lab.inventory_dir.mkdir(parents=True, exist_ok=True)
+    header = "# Written by `voicenote-ops lab up`; it is rewritten on every `lab up`.\n"
+    lab.hosts_file.write_text(header + yaml.safe_dump(hosts_document(lab, hosts), sort_keys=False))
+    lab.known_hosts.write_text(known_hosts_text(hosts, host_keys))
+    link_group_vars(lab, inventories, like)

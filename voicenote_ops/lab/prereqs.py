@@ -1,0 +1,61 @@
+"""What the lab needs on this machine, checked before use and installed on request."""
+
+import os
+import shutil
+import subprocess
+from collections.abc import Callable
+
+from voicenote_ops.errors import InvalidInput, NeedsAttention
+
+# Measured set (see docs/lab.md): without iptables netavark fails every run; crun is
+# replaced by runc through the lab's containers.conf.
+DEBIAN_PACKAGES = (
+    "podman",
+    "runc",
+    "uidmap",
+    "fuse-overlayfs",
+    "slirp4netns",
+    "netavark",
+    "aardvark-dns",
+    "iptables",
+    "debootstrap",
+    "openssh-client",
+)
+REQUIRED_TOOLS = ("podman", "runc", "iptables", "ssh", "ssh-keygen")
+
+
+def _require_root(why: str) -> None:
+    if os.geteuid() != 0:
+        raise InvalidInput(f"{why}, and this process is not root.", "Run it as root (sudo).")
+
+
+def require_podman() -> None:
+    _require_root("Lab hosts are podman containers run as root")
+    missing = [tool for tool in REQUIRED_TOOLS if shutil.which(tool) is None]
+    if missing:
+        raise InvalidInput(
+            f"The lab needs {', '.join(missing)}, which this machine does not have.",
+            "Install the prerequisites with: voicenote-ops lab prereqs",
+        )
+
+
+def install(progress: Callable[[str], None]) -> None:
+    _require_root("Installing the lab prerequisites takes apt-get as root")
+    if shutil.which("apt-get") is None:
+        raise InvalidInput(
+            "Installing the lab prerequisites needs apt-get (a Debian or Ubuntu machine).",
+            f"Install these with your package manager: {' '.join(DEBIAN_PACKAGES)}.",
+        )
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    for argv in (
+        ["apt-get", "update", "-q"],
+        ["apt-get", "install", "-y", "-q", "--no-install-recommends", *DEBIAN_PACKAGES],
+    ):
+        progress(" ".join(argv[:2]))
+        done = subprocess.run(argv, env=env, capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            last = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]
+            raise NeedsAttention(
+                f"`{' '.join(argv[:2])}` failed: {last[0]}",
+                "Check that this machine reaches a Debian package mirror.",
+            )
