@@ -6,7 +6,7 @@ import click
 import typer
 
 from voicenote_ops import __version__
-from voicenote_ops.cli import lab
+from voicenote_ops.cli import lab, ping
 from voicenote_ops.cli.output import err_console
 from voicenote_ops.errors import ExitCode, OpsError
 
@@ -18,6 +18,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(lab.app, name="lab")
+ping.register(app)
 
 
 

@@ -6,7 +6,7 @@ from typing import Any
 from rich.console import Console
 
 console = Console()
-err_console = Console(stderr=True)
+err_console = Console(stderr=True, soft_wrap=True)
 
 
 def print_json(document: Any) -> None:

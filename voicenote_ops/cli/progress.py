@@ -1,0 +1,43 @@
+"""Live progress of a playbook run: a status line on a terminal, plain lines elsewhere.
+
+Everything goes to stderr so that `--json` output on stdout stays one clean document.
+"""
+
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+from rich.live import Live
+from rich.text import Text
+
+from voicenote_ops.cli.output import err_console
+from voicenote_ops.runner import Progress
+
+_SHOWN_STATUSES = {"changed", "failed", "unreachable"}
+
+
+def _line(started: float, step: Progress) -> str:
+    elapsed = f"[{time.monotonic() - started:6.1f}s]"
+    where = f"{step.play}: {step.task}" if step.play else step.task
+    return f"{elapsed} {where}" + (f"  {step.host}: {step.status}" if step.host else "")
+
+
+@contextmanager
+def live_progress(label: str) -> Iterator[Callable[[Progress], None]]:
+    started = time.monotonic()
+    if not err_console.is_terminal:
+
+        def plain(step: Progress) -> None:
+            if step.host is None or step.status in _SHOWN_STATUSES:
+                err_console.print(_line(started, step), markup=False, highlight=False)
+
+        yield plain
+        return
+    with Live(Text(label), console=err_console, transient=True, refresh_per_second=8) as live:
+
+        def update(step: Progress) -> None:
+            if step.status in _SHOWN_STATUSES:
+                live.console.print(_line(started, step), markup=False, highlight=False)
+            live.update(Text(_line(started, step)))
+
+        yield update

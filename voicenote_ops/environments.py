@@ -1,0 +1,60 @@
+"""ENV on the command line: a real environment's inventory, or a running lab's."""
+
+import os
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+
+from voicenote_ops.errors import InvalidInput
+from voicenote_ops.lab.state import LabFiles, known_lab_names
+from voicenote_ops.names import REAL_ENVIRONMENTS, check_name
+from voicenote_ops.paths import project_dir
+
+
+# A file holding the vault password (CI writes its secret there); overrides the defaults below.
+VAULT_PASSWORD_FILE_ENV = "VOICENOTE_VAULT_PASSWORD_FILE"
+# The lab's vault password is committed and test-only; real environments' never are.
+LAB_VAULT_PASSWORD = Path("inventories") / "lab" / "vault-password.txt"
+
+
+class Kind(StrEnum):
+    INVENTORY = "inventory"
+    LAB = "lab"
+
+
+@dataclass(frozen=True)
+class Environment:
+    name: str
+    kind: Kind
+    inventory: Path
+    # Whose variables and rules apply: the environment itself, or what a lab is `--like`.
+    rules: str
+
+    @property
+    def vault_password_file(self) -> Path | None:
+        """$VOICENOTE_VAULT_PASSWORD_FILE, else the lab's test-only password for a lab, else
+        ~/.config/voicenote-ops/<env>.vault-password when it exists."""
+        explicit = os.environ.get(VAULT_PASSWORD_FILE_ENV)
+        if explicit:
+            return Path(explicit)
+        if self.kind is Kind.LAB:
+            return project_dir() / LAB_VAULT_PASSWORD
+        personal = Path.home() / ".config" / "voicenote-ops" / f"{self.name}.vault-password"
+        return personal if personal.is_file() else None
+
+
+def resolve(name: str) -> Environment:
+    check_name("environment", name)
+    inventory = project_dir() / "inventories" / name
+    if (inventory / "hosts.yml").is_file():
+        return Environment(name, Kind.INVENTORY, inventory, name)
+    lab = LabFiles(name)
+    settings = lab.read_settings()
+    if lab.exists() and settings is not None:
+        return Environment(name, Kind.LAB, lab.inventory_dir, settings.like)
+    labs = known_lab_names()
+    running = f"; labs: {', '.join(labs)}" if labs else "; no lab is up (voicenote-ops lab up)"
+    raise InvalidInput(
+        f"Unknown environment {name!r}.",
+        f"Known environments: {', '.join(REAL_ENVIRONMENTS)}{running}.",
+    )

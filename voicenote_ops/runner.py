@@ -1,0 +1,207 @@
+"""The one module that talks to ansible-runner.
+
+Each run gets a fresh private data dir that is removed afterwards (runner writes extravars,
+the process environment and every event into it). Progress comes from runner's event_handler
+as small `Progress` records; the outcome is a typed `RunResult`. No secret is ever passed as
+extravars or envvars: secrets come from vault files, decrypted on the hosts' side of Ansible.
+"""
+
+import os
+import shutil
+import sys
+import tempfile
+import time
+from collections import deque
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import ansible_runner
+
+from voicenote_ops.errors import InvalidInput
+from voicenote_ops.paths import project_dir
+
+_HOST_EVENTS = {
+    "runner_on_ok": "ok",
+    "runner_on_failed": "failed",
+    "runner_on_unreachable": "unreachable",
+    "runner_on_skipped": "skipped",
+}
+
+
+@dataclass(frozen=True)
+class PlaybookRun:
+    """What to run: a playbook of the project against inventories, with plain variables."""
+
+    playbook: str
+    inventories: tuple[Path, ...]
+    extravars: Mapping[str, Any] = field(default_factory=dict)
+    limit: str | None = None
+    check: bool = False
+    diff: bool = False
+    vault_password_file: Path | None = None
+    # Replaces ansible.cfg's ssh_args, e.g. to force fresh connections for a reachability check.
+    ssh_args: str | None = None
+    verbosity: int = 0
+
+    def cmdline(self) -> str:
+        words = []
+        if self.check:
+            words.append("--check")
+        if self.diff:
+            words.append("--diff")
+        if self.vault_password_file:
+            words += ["--vault-password-file", str(self.vault_password_file)]
+        return " ".join(words)
+
+    def envvars(self, project: Path) -> dict[str, str]:
+        env = {
+            "ANSIBLE_CONFIG": str(project / "ansible.cfg"),
+            "ANSIBLE_FORCE_COLOR": "0",
+            # This interpreter's ansible-playbook first, even when its venv is not activated.
+            "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ["PATH"]]),
+        }
+        if self.ssh_args is not None:
+            env["ANSIBLE_SSH_ARGS"] = self.ssh_args
+        return env
+
+
+@dataclass(frozen=True)
+class Progress:
+    """One step of a run as the display shows it."""
+
+    play: str
+    task: str
+    host: str | None = None
+    status: str | None = None  # ok, changed, failed, unreachable, skipped; None: task started
+
+
+@dataclass
+class HostOutcome:
+    ok: int = 0
+    changed: int = 0
+    failed: int = 0
+    unreachable: int = 0
+    skipped: int = 0
+    failed_task: str | None = None
+    message: str | None = None
+    # Last result of each task by name (ansible has already censored no_log results).
+    results: dict[str, dict] = field(default_factory=dict)
+
+
+@dataclass
+class RunResult:
+    status: str
+    rc: int
+    duration: float
+    hosts: dict[str, HostOutcome] = field(default_factory=dict)
+
+    @property
+    def succeeded(self) -> bool:
+        return self.rc == 0 and self.status == "successful"
+
+    def to_json(self) -> dict:
+        return {
+            "status": self.status,
+            "rc": self.rc,
+            "duration": round(self.duration, 3),
+            "hosts": {
+                name: {k: v for k, v in vars(host).items() if k != "results"}
+                for name, host in self.hosts.items()
+            },
+        }
+
+
+def _message(result: dict) -> str:
+    for key in ("msg", "stderr", "reason"):
+        value = result.get(key)
+        if value:
+            return str(value).strip().splitlines()[-1][:500]
+    return "no message"
+
+
+class _EventCollector:
+    def __init__(self, on_progress: Callable[[Progress], None]) -> None:
+        self.on_progress = on_progress
+        self.hosts: dict[str, HostOutcome] = {}
+        self.play = ""
+        # ansible-playbook's last words, for a run that dies before reaching any host.
+        self.last_lines: deque[str] = deque(maxlen=3)
+
+    def __call__(self, event: dict) -> bool:
+        kind = event.get("event", "")
+        data = event.get("event_data") or {}
+        if kind in ("verbose", "error") and event.get("stdout", "").strip():
+            self.last_lines.append(event["stdout"].strip())
+        if kind == "playbook_on_play_start":
+            self.play = data.get("play", "")
+        elif kind == "playbook_on_task_start":
+            self.on_progress(Progress(self.play, data.get("task", "")))
+        elif kind in _HOST_EVENTS:
+            self._host_event(_HOST_EVENTS[kind], data)
+        elif kind == "playbook_on_stats":
+            self._stats(data)
+        # Keep nothing on disk: events may carry task results.
+        return False
+
+    def _host_event(self, status: str, data: dict) -> None:
+        host, task = data.get("host", ""), data.get("task", "")
+        result = data.get("res") or {}
+        outcome = self.hosts.setdefault(host, HostOutcome())
+        if status == "ok" and result.get("changed"):
+            status = "changed"
+        if status in ("failed", "unreachable") and not data.get("ignore_errors"):
+            outcome.failed_task, outcome.message = task, _message(result)
+        elif status == "ok" or status == "changed":
+            outcome.results[task] = result
+        self.on_progress(Progress(self.play, task, host, status))
+
+    def _stats(self, data: dict) -> None:
+        for field_name, key in (
+            ("ok", "ok"),
+            ("changed", "changed"),
+            ("failed", "failures"),
+            ("unreachable", "dark"),
+            ("skipped", "skipped"),
+        ):
+            for host, count in (data.get(key) or {}).items():
+                setattr(self.hosts.setdefault(host, HostOutcome()), field_name, count)
+
+
+def run_playbook(
+    request: PlaybookRun, on_progress: Callable[[Progress], None] = lambda _: None
+) -> RunResult:
+    project = project_dir()
+    collector = _EventCollector(on_progress)
+    private_dir = tempfile.mkdtemp(prefix="voicenote-ops-run-")
+    os.chmod(private_dir, 0o700)
+    started = time.monotonic()
+    try:
+        runner = ansible_runner.run(
+            private_data_dir=private_dir,
+            project_dir=str(project),
+            playbook=str(project / "playbooks" / request.playbook),
+            inventory=[str(path) for path in request.inventories],
+            extravars=dict(request.extravars),
+            limit=request.limit,
+            cmdline=request.cmdline() or None,
+            envvars=request.envvars(project),
+            verbosity=request.verbosity or None,
+            event_handler=collector,
+            quiet=True,
+        )
+        if not collector.hosts and runner.rc != 0:
+            said = " ".join(collector.last_lines) or f"exit code {runner.rc}"
+            raise InvalidInput(
+                f"ansible-playbook stopped before reaching any host: {said}",
+                "Fix the inventory, vault or playbook it names; no host was touched.",
+            )
+        return RunResult(
+            status=runner.status,
+            rc=runner.rc,
+            duration=time.monotonic() - started,
+            hosts=collector.hosts,
+        )
+    finally:
+        shutil.rmtree(private_dir, ignore_errors=True)

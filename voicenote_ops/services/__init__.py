@@ -1,0 +1,1 @@
+"""Services: validate input, choose playbooks and variables, interpret results."""
