@@ -10,9 +10,8 @@ from voicenote_ops.lab.state import LabFiles, known_lab_names
 from voicenote_ops.names import REAL_ENVIRONMENTS, check_name
 from voicenote_ops.paths import project_dir
 
-
 # A file holding the vault password (CI writes its secret there); overrides the defaults below.
-VAULT_PASSWORD_FILE_ENV = "VOICENOTE_VAULT_PASSWORD_FILE"
+VAULT_PASSWORD_FILE_ENV = "VOICENOTE_VAULT_PASSWORD_FILE"  # noqa: S105 - a variable name
 # The lab's vault password is committed and test-only; real environments' never are.
 LAB_VAULT_PASSWORD = Path("inventories") / "lab" / "vault-password.txt"
 

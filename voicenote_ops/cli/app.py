@@ -2,13 +2,12 @@
 
 import sys
 
-import click
 import typer
 
 from voicenote_ops import __version__
 from voicenote_ops.cli import lab, ping
 from voicenote_ops.cli.output import err_console
-from voicenote_ops.errors import ExitCode, OpsError
+from voicenote_ops.errors import OpsError
 
 app = typer.Typer(
     name="voicenote-ops",
@@ -19,7 +18,6 @@ app = typer.Typer(
 )
 app.add_typer(lab.app, name="lab")
 ping.register(app)
-
 
 
 def _version(value: bool) -> None:
@@ -38,17 +36,16 @@ def _root(
 
 
 def main() -> None:
-    """Run the CLI; the only place that calls sys.exit."""
+    """Run the CLI; the only place that turns errors into exit codes.
+
+    Typer runs standalone, so usage mistakes exit 2 (invalid input) with its own message;
+    errors of the tool's own are printed as one sentence with the fix, never a traceback.
+    """
     try:
-        result = app(standalone_mode=False)
+        app()
     except OpsError as error:
         err_console.print(f"error: {error.render()}", markup=False, highlight=False)
         sys.exit(int(error.code))
-    except click.exceptions.ClickException as error:
-        # Usage mistakes are invalid input, refused before any host is contacted.
-        error.show()
-        sys.exit(int(ExitCode.INVALID))
-    except (click.exceptions.Abort, KeyboardInterrupt):
-        err_console.print("aborted.")
+    except KeyboardInterrupt:
+        err_console.print("interrupted.")
         sys.exit(130)
-    sys.exit(result if isinstance(result, int) else 0)

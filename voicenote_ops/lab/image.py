@@ -127,7 +127,6 @@ def _build(recipe: ImageRecipe, log: Path) -> None:
                         f"Building the lab image failed at `{argv[0]}`.", f"See {log}."
                     )
         tar = subprocess.Popen(["tar", "-C", str(rootfs), "-c", "."], stdout=subprocess.PIPE)
-        assert tar.stdout is not None
         imported = subprocess.run(
             recipe.import_argv(), stdin=tar.stdout, capture_output=True, env=podman.podman_env()
         )

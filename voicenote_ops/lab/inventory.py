@@ -53,9 +53,7 @@ def hosts_document(lab: LabFiles, hosts: list[HostAddress]) -> dict:
 
 
 def known_hosts_text(hosts: list[HostAddress], host_keys: dict[str, str]) -> str:
-    return "".join(
-        f"[127.0.0.1]:{host.ssh_port} {host_keys[host.spec.name]}\n" for host in hosts
-    )
+    return "".join(f"[127.0.0.1]:{host.ssh_port} {host_keys[host.spec.name]}\n" for host in hosts)
 
 
 def link_group_vars(lab: LabFiles, inventories: Path, like: str) -> None:

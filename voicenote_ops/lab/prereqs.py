@@ -39,6 +39,13 @@ def require_podman() -> None:
         )
 
 
+def _installed(package: str) -> bool:
+    done = subprocess.run(
+        ["dpkg-query", "-W", "-f=${Status}", package], capture_output=True, text=True, check=False
+    )
+    return done.stdout.strip() == "install ok installed"
+
+
 def install(progress: Callable[[str], None]) -> None:
     _require_root("Installing the lab prerequisites takes apt-get as root")
     if shutil.which("apt-get") is None:
@@ -46,10 +53,13 @@ def install(progress: Callable[[str], None]) -> None:
             "Installing the lab prerequisites needs apt-get (a Debian or Ubuntu machine).",
             f"Install these with your package manager: {' '.join(DEBIAN_PACKAGES)}.",
         )
+    missing = [package for package in DEBIAN_PACKAGES if not _installed(package)]
+    if not missing:
+        return
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     for argv in (
         ["apt-get", "update", "-q"],
-        ["apt-get", "install", "-y", "-q", "--no-install-recommends", *DEBIAN_PACKAGES],
+        ["apt-get", "install", "-y", "-q", "--no-install-recommends", *missing],
     ):
         progress(" ".join(argv[:2]))
         done = subprocess.run(argv, env=env, capture_output=True, text=True, check=False)

@@ -255,14 +255,10 @@ def down(lab: str | None) -> list[str]:
     prereqs.require_podman()
     selector = f"{podman.LABEL_LAB}={lab}" if lab else podman.LABEL_LAB
     labs = [lab] if lab else running_labs()
-    _, containers = podman.run(
-        ["podman", "ps", "-aq", "--filter", f"label={selector}"]
-    )
+    _, containers = podman.run(["podman", "ps", "-aq", "--filter", f"label={selector}"])
     if containers.split():
         podman.run(["podman", "rm", "-f", "-t", "0", *containers.split()])
-    _, networks = podman.run(
-        ["podman", "network", "ls", "-q", "--filter", f"label={selector}"]
-    )
+    _, networks = podman.run(["podman", "network", "ls", "-q", "--filter", f"label={selector}"])
     if networks.split():
         podman.run(["podman", "network", "rm", "-f", *networks.split()])
     for name in labs:

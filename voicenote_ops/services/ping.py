@@ -51,4 +51,3 @@ def _host_ping(name: str, result: RunResult) -> HostPing:
         become=BECOME_TASK in outcome.results,
         message=outcome.message,
     )
-

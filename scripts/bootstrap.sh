@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Installs everything voicenote-ops and its tests need on a Debian machine, as root:
+# Python with venv, the lab's prerequisites (podman, runc, iptables, debootstrap, ...),
+# the PostgreSQL and Redis servers the app's tests start on loopback, and the project's venv.
+# Safe to run again: it only installs what is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ "$(id -u)" != 0 ]; then
+    echo "bootstrap: installing packages needs root; run it as root (sudo bash scripts/bootstrap.sh)." >&2
+    exit 2
+fi
+
+# Debian packages: what Python needs to make the venv, what the tests start.
+packages=(python3 python3-venv python3-pip git make openssh-client postgresql redis-server)
+missing=()
+for package in "${packages[@]}"; do
+    dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+    echo "bootstrap: apt-get install ${missing[*]}"
+    apt-get update -q
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+# The project's venv, reinstalled only when pyproject.toml changed.
+stamp=.venv/.bootstrap-$(sha256sum pyproject.toml | cut -c1-16)
+if [ ! -f "$stamp" ]; then
+    echo "bootstrap: creating .venv and installing voicenote-ops[dev]"
+    python3 -m venv .venv
+    .venv/bin/pip install -q --upgrade pip
+    .venv/bin/pip install -q -e '.[dev]'
+    rm -f .venv/.bootstrap-*
+    touch "$stamp"
+fi
+
+# The lab's own prerequisites, through the tool (one list, in voicenote_ops/lab/prereqs.py).
+.venv/bin/voicenote-ops lab prereqs
