@@ -5,7 +5,7 @@ import sys
 import typer
 
 from voicenote_ops import __version__
-from voicenote_ops.cli import lab, ping
+from voicenote_ops.cli import build, deploy, lab, ping
 from voicenote_ops.cli.output import err_console
 from voicenote_ops.errors import OpsError
 
@@ -18,6 +18,8 @@ app = typer.Typer(
 )
 app.add_typer(lab.app, name="lab")
 ping.register(app)
+build.register(app)
+deploy.register(app)
 
 
 def _version(value: bool) -> None:

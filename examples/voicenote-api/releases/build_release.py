@@ -1,0 +1,97 @@
+"""Build the bundle of one named release of the VoiceNote API, real or deliberately broken.
+
+The source tree is release 1.0.0; every other release is that tree with the patches under
+patches/ applied, in order, to a temporary copy. Run with the voicenote-ops environment:
+
+    .venv/bin/python examples/voicenote-api/releases/build_release.py 1.1.0 --out dist
+
+It prints the bundle's path.
+"""
+
+import argparse
+import shutil
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from voicenote_ops.bundle import build_bundle
+from voicenote_ops.bundle.build import source_commit
+from voicenote_ops.errors import OpsError
+
+RELEASES_DIR = Path(__file__).resolve().parent
+APP_DIR = RELEASES_DIR.parent
+PATCHES_DIR = RELEASES_DIR / "patches"
+NOTE_LANGUAGE = "1.1.0-note-language.patch"
+BROKEN_VERSION = "1.2.0"
+
+
+@dataclass(frozen=True)
+class Release:
+    version: str
+    patches: tuple[str, ...]
+    promise: str
+
+
+RELEASES = {
+    "1.0.0": Release("1.0.0", (), "Notes, health and readiness; schema 0001."),
+    "1.1.0": Release(
+        "1.1.0",
+        (NOTE_LANGUAGE,),
+        "Adds an optional note language (expand-only migration 0002) and ?language= filtering.",
+    ),
+    "broken-start": Release(
+        BROKEN_VERSION,
+        (NOTE_LANGUAGE, "broken-start.patch"),
+        "The process exits at startup: it imports a module the release does not ship.",
+    ),
+    "broken-ready": Release(
+        BROKEN_VERSION,
+        (NOTE_LANGUAGE, "broken-ready.patch"),
+        "/health answers but /ready is always 503: it checks a table no migration creates.",
+    ),
+    "broken-migration": Release(
+        BROKEN_VERSION,
+        (NOTE_LANGUAGE, "broken-migration.patch"),
+        "Migration 0003 raises after adding a column; the upgrade is rolled back.",
+    ),
+}
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("release", choices=sorted(RELEASES), help="Which release to build.")
+    parser.add_argument("--version", help="Override the release's version (X.Y.Z[-rc.N]).")
+    parser.add_argument("--out", type=Path, default=Path("dist"), help="Output directory.")
+    return parser
+
+
+def build_release(name: str, out_dir: Path, version: str | None = None) -> Path:
+    release = RELEASES[name]
+    with tempfile.TemporaryDirectory(prefix=f"voicenote-release-{name}-") as scratch:
+        tree = Path(scratch) / "voicenote-api"
+        shutil.copytree(APP_DIR, tree, ignore=shutil.ignore_patterns("releases", "tests"))
+        for patch in release.patches:
+            subprocess.run(["git", "apply", str(PATCHES_DIR / patch)], cwd=tree, check=True)
+        return build_bundle(
+            tree,
+            version or release.version,
+            out_dir,
+            # The copy is outside git: record the commit of the tree it was patched from.
+            commit=source_commit(APP_DIR),
+            progress=lambda message: print(message, file=sys.stderr),
+        )
+
+
+def main() -> None:
+    arguments = _parser().parse_args()
+    try:
+        print(build_release(arguments.release, arguments.out.resolve(), arguments.version))
+    except OpsError as error:
+        print(f"error: {error.render()}", file=sys.stderr)
+        sys.exit(int(error.code))
+
+
+if __name__ == "__main__":
+    main()

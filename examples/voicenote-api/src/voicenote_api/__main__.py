@@ -1,0 +1,3 @@
+from voicenote_api.serve import main
+
+main()

@@ -1,0 +1,90 @@
+"""Deterministic .tar.gz writing and defensive reading: the bytes depend on content alone."""
+
+import gzip
+import hashlib
+import io
+import tarfile
+from pathlib import Path, PurePosixPath
+
+from voicenote_ops.errors import InvalidInput
+
+# Every entry gets this mtime (2020-02-02, hatchling's default SOURCE_DATE_EPOCH), so that
+# rebuilding from a checkout with other file times gives the same bytes.
+SOURCE_DATE_EPOCH = 1580601600
+_CHUNK = 1 << 20
+
+
+def _entry(name: str, *, is_dir: bool, size: int = 0, executable: bool = False) -> tarfile.TarInfo:
+    info = tarfile.TarInfo(name)
+    info.type = tarfile.DIRTYPE if is_dir else tarfile.REGTYPE
+    info.mode = 0o755 if is_dir or executable else 0o644
+    info.size = size
+    info.mtime = SOURCE_DATE_EPOCH
+    info.uid = info.gid = 0
+    info.uname = info.gname = ""
+    return info
+
+
+def write_tar_gz(source_dir: Path, top: str, destination: Path) -> None:
+    """Pack source_dir as top/... with sorted entries, fixed times and owners, gzip mtime 0."""
+    paths = sorted(source_dir.rglob("*"), key=lambda path: path.relative_to(source_dir).parts)
+    with (
+        destination.open("wb") as raw,
+        gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0) as compressed,
+        tarfile.open(fileobj=compressed, mode="w", format=tarfile.GNU_FORMAT) as tar,
+    ):
+        tar.addfile(_entry(top, is_dir=True))
+        for path in paths:
+            name = f"{top}/{path.relative_to(source_dir).as_posix()}"
+            if path.is_dir():
+                tar.addfile(_entry(name, is_dir=True))
+                continue
+            executable = bool(path.stat().st_mode & 0o100)
+            info = _entry(name, is_dir=False, size=path.stat().st_size, executable=executable)
+            with path.open("rb") as content:
+                tar.addfile(info, content)
+
+
+def sha256_of(stream: io.BufferedIOBase) -> str:
+    digest = hashlib.sha256()
+    while chunk := stream.read(_CHUNK):
+        digest.update(chunk)
+    return digest.hexdigest()
+
+
+def sha256_file(path: Path) -> str:
+    with path.open("rb") as stream:
+        return sha256_of(stream)
+
+
+def _checked_name(member: tarfile.TarInfo, archive: Path) -> PurePosixPath:
+    name = PurePosixPath(member.name)
+    if name.is_absolute() or ".." in name.parts:
+        raise InvalidInput(f"{archive.name} has an entry outside the bundle: {member.name!r}.")
+    if not (member.isfile() or member.isdir()):
+        raise InvalidInput(f"{archive.name} has a link or special file: {member.name!r}.")
+    return name
+
+
+def read_tar_gz(archive: Path, keep: str) -> tuple[dict[str, str], bytes | None]:
+    """The sha256 of every regular file by path, and the content of the file at path `keep`.
+
+    Refuses absolute paths, `..`, links and special files, so nothing can land outside the bundle.
+    """
+    digests: dict[str, str] = {}
+    kept = None
+    try:
+        with tarfile.open(archive, mode="r:gz") as tar:
+            for member in tar:
+                name = _checked_name(member, archive).as_posix()
+                stream = tar.extractfile(member) if member.isfile() else None
+                if stream is None:
+                    continue
+                if name == keep:
+                    kept = stream.read()
+                    digests[name] = hashlib.sha256(kept).hexdigest()
+                else:
+                    digests[name] = sha256_of(stream)
+    except (tarfile.TarError, OSError, EOFError) as error:
+        raise InvalidInput(f"{archive} is not a readable .tar.gz bundle ({error}).") from None
+    return digests, kept

@@ -1,0 +1,56 @@
+"""`voicenote-ops build`: a release bundle of the VoiceNote API, ready for offline hosts."""
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from voicenote_ops.bundle import build_bundle, verify_bundle
+from voicenote_ops.bundle.archive import sha256_file
+from voicenote_ops.bundle.version import check_release_version
+from voicenote_ops.cli.output import console, err_console, print_json
+from voicenote_ops.paths import project_dir
+
+DEFAULT_APP = Path("examples") / "voicenote-api"
+
+
+def build(
+    version: Annotated[
+        str, typer.Option("--version", help="Release version, X.Y.Z or X.Y.Z-rc.N.")
+    ],
+    app_dir: Annotated[
+        Path | None,
+        typer.Argument(help="The app's source tree (default: examples/voicenote-api)."),
+    ] = None,
+    out: Annotated[Path, typer.Option("--out", help="Where to write the bundle.")] = Path("dist"),
+    json_output: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+) -> None:
+    """Build NAME-VERSION.tar.gz: app wheel, locked wheelhouse, migrations and manifest."""
+    # Refuse a bad version before looking for the project or building anything.
+    check_release_version(version)
+    source = app_dir if app_dir is not None else project_dir() / DEFAULT_APP
+    bundle = build_bundle(
+        source,
+        version,
+        out,
+        progress=lambda message: err_console.print(message, markup=False, highlight=False),
+    )
+    manifest = verify_bundle(bundle)
+    result = {
+        "bundle": str(bundle),
+        "sha256": sha256_file(bundle),
+        "size_bytes": bundle.stat().st_size,
+        "name": manifest.name,
+        "version": manifest.version,
+        "source_commit": manifest.source_commit,
+        "alembic_heads": list(manifest.alembic_heads),
+    }
+    if json_output:
+        print_json(result)
+        return
+    for key, value in result.items():
+        console.print(f"{key}: {value}", markup=False, highlight=False)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("build")(build)
