@@ -6,6 +6,7 @@ from enum import StrEnum
 from pathlib import Path
 
 from voicenote_ops.errors import InvalidInput
+from voicenote_ops.inventory import check_inventory
 from voicenote_ops.lab.state import LabFiles, known_lab_names
 from voicenote_ops.names import REAL_ENVIRONMENTS, check_name
 from voicenote_ops.paths import project_dir
@@ -46,10 +47,12 @@ def resolve(name: str) -> Environment:
     check_name("environment", name)
     inventory = project_dir() / "inventories" / name
     if (inventory / "hosts.yml").is_file():
+        check_inventory(inventory / "hosts.yml")
         return Environment(name, Kind.INVENTORY, inventory, name)
     lab = LabFiles(name)
     settings = lab.read_settings()
     if lab.exists() and settings is not None:
+        check_inventory(lab.hosts_file)
         return Environment(name, Kind.LAB, lab.inventory_dir, settings.like)
     labs = known_lab_names()
     running = f"; labs: {', '.join(labs)}" if labs else "; no lab is up (voicenote-ops lab up)"

@@ -84,6 +84,7 @@ class HostOutcome:
     failed: int = 0
     unreachable: int = 0
     skipped: int = 0
+    failed_play: str | None = None
     failed_task: str | None = None
     message: str | None = None
     # Last result of each task by name (ansible has already censored no_log results).
@@ -96,6 +97,8 @@ class RunResult:
     rc: int
     duration: float
     hosts: dict[str, HostOutcome] = field(default_factory=dict)
+    # What the playbook reported with set_stats (e.g. the deploy's outcome).
+    reported: dict[str, Any] = field(default_factory=dict)
 
     @property
     def succeeded(self) -> bool:
@@ -110,6 +113,7 @@ class RunResult:
                 name: {k: v for k, v in vars(host).items() if k != "results"}
                 for name, host in self.hosts.items()
             },
+            "reported": self.reported,
         }
 
 
@@ -125,6 +129,7 @@ class _EventCollector:
     def __init__(self, on_progress: Callable[[Progress], None]) -> None:
         self.on_progress = on_progress
         self.hosts: dict[str, HostOutcome] = {}
+        self.reported: dict[str, Any] = {}
         self.play = ""
         # ansible-playbook's last words, for a run that dies before reaching any host.
         self.last_lines: deque[str] = deque(maxlen=3)
@@ -152,12 +157,14 @@ class _EventCollector:
         if status == "ok" and result.get("changed"):
             status = "changed"
         if status in ("failed", "unreachable") and not data.get("ignore_errors"):
-            outcome.failed_task, outcome.message = task, _message(result)
+            outcome.failed_play, outcome.failed_task = self.play, task
+            outcome.message = _message(result)
         elif status == "ok" or status == "changed":
             outcome.results[task] = result
         self.on_progress(Progress(self.play, task, host, status))
 
     def _stats(self, data: dict) -> None:
+        self.reported = data.get("artifact_data") or {}
         for field_name, key in (
             ("ok", "ok"),
             ("changed", "changed"),
@@ -202,6 +209,7 @@ def run_playbook(
             rc=runner.rc,
             duration=time.monotonic() - started,
             hosts=collector.hosts,
+            reported=collector.reported,
         )
     finally:
         shutil.rmtree(private_dir, ignore_errors=True)

@@ -1,0 +1,46 @@
+"""`voicenote-ops deploy ENV --version X.Y.Z`."""
+
+from pathlib import Path
+
+import typer
+
+from voicenote_ops.cli.output import console, print_json
+from voicenote_ops.cli.progress import live_progress
+from voicenote_ops.cli.summary import show_run
+from voicenote_ops.errors import InvalidInput
+from voicenote_ops.services import deploy as service
+from voicenote_ops.services import requests
+from voicenote_ops.services.outcome import failure_of
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("deploy")
+    def deploy(
+        environment: str = typer.Argument(..., help="dev, staging, prod, or a lab's name."),
+        version: str = typer.Option(..., "--version", help="Release X.Y.Z (or X.Y.Z-rc.N)."),
+        artifact: Path = typer.Option(
+            None, "--artifact", help="The bundle (default dist/voicenote-api-X.Y.Z.tar.gz)."
+        ),
+        batch_size: int = typer.Option(1, "--batch-size", help="App hosts switched at a time."),
+        stop_previous: bool = typer.Option(
+            False, "--stop-previous", help="Stop the previous color once the switch is verified."
+        ),
+        yes: bool = typer.Option(False, "--yes", help="Do not ask for confirmation."),
+        json_output: bool = typer.Option(False, "--json", help="Print one JSON document."),
+    ) -> None:
+        """Install the release beside the running one, migrate once, switch host by host."""
+        if batch_size < 1:
+            raise InvalidInput("--batch-size must be at least 1.", "Use --batch-size 1 or more.")
+        request = service.prepare(environment, version, artifact, stop_previous, batch_size)
+        requests.consent(request.environment, f"Deploy {version}", yes, typer.confirm)
+        with live_progress(f"deploy {version} to {request.environment.name}") as on_progress:
+            result = service.deploy(request, on_progress)
+        if json_output:
+            print_json({"environment": request.environment.name, "version": version, **result.to_json()})
+        else:
+            show_run(f"deploy {version} to {request.environment.name}", result)
+        error = failure_of(f"The deploy of {version}", result)
+        if error:
+            raise error
+        if not json_output:
+            console.print(f"{request.environment.name} serves {version}.")

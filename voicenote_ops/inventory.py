@@ -1,0 +1,64 @@
+"""The shape every environment's hosts.yml must have, checked before any host is contacted:
+the groups lb, app and db, each with at least one host, and no key Ansible would ignore."""
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from voicenote_ops.errors import InvalidInput
+
+REQUIRED_GROUPS = ("lb", "app", "db")
+
+
+class Group(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    hosts: dict[str, dict[str, Any] | None] | None = None
+    vars: dict[str, Any] | None = None
+    children: dict[str, "Group | None"] | None = None
+
+    def all_hosts(self) -> set[str]:
+        found = set((self.hosts or {}).keys())
+        for child in (self.children or {}).values():
+            if child is not None:
+                found |= child.all_hosts()
+        return found
+
+
+class Inventory(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    all: Group
+
+
+def _where(error: ValidationError) -> str:
+    first = error.errors()[0]
+    path = ".".join(str(part) for part in first["loc"])
+    if first["type"] == "extra_forbidden":
+        return f"unknown key {path}"
+    return f"{path}: {first['msg']}"
+
+
+def check_inventory(hosts_file: Path) -> Inventory:
+    try:
+        document = yaml.safe_load(hosts_file.read_text())
+    except (OSError, yaml.YAMLError) as error:
+        raise InvalidInput(f"{hosts_file} cannot be read as YAML ({error}).") from None
+    try:
+        inventory = Inventory.model_validate(document)
+    except ValidationError as error:
+        raise InvalidInput(
+            f"{hosts_file} is not a valid inventory ({_where(error)}).",
+            "Keep the layout all: children: lb/app/db: hosts: ...",
+        ) from None
+    groups = inventory.all.children or {}
+    for name in REQUIRED_GROUPS:
+        group = groups.get(name)
+        if group is None or not group.all_hosts():
+            raise InvalidInput(
+                f"{hosts_file} has no host in group {name!r}.",
+                f"Add one under all: children: {name}: hosts:.",
+            )
+    return inventory

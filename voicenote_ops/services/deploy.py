@@ -1,0 +1,52 @@
+"""`deploy`: validate everything on the controller, then run playbooks/deploy.yml."""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from voicenote_ops.bundle.manifest import Manifest
+from voicenote_ops.environments import Environment
+from voicenote_ops.runner import PlaybookRun, Progress, RunResult, run_playbook
+from voicenote_ops.services import requests
+
+
+@dataclass(frozen=True)
+class DeployRequest:
+    environment: Environment
+    version: str
+    artifact: Path
+    manifest: Manifest
+    stop_previous: bool = False
+    batch_size: int = 1
+
+    def playbook_run(self, playbook: str = "deploy.yml") -> PlaybookRun:
+        """The documented variables of deploy.yml: what CI would pass with -e."""
+        return PlaybookRun(
+            playbook=playbook,
+            inventories=(self.environment.inventory,),
+            extravars={
+                "voicenote_version": self.version,
+                "voicenote_artifact": str(self.artifact),
+                "voicenote_batch_size": self.batch_size,
+                "voicenote_stop_previous": self.stop_previous,
+            },
+            vault_password_file=self.environment.vault_password_file,
+        )
+
+
+def prepare(
+    environment: str,
+    version: str,
+    artifact: Path | None,
+    stop_previous: bool = False,
+    batch_size: int = 1,
+) -> DeployRequest:
+    """Every check that needs no host: refused input never reaches one."""
+    env = requests.environment_with_vault(environment)
+    requests.release_version(env, version)
+    path, manifest = requests.bundle(version, artifact)
+    return DeployRequest(env, version, path, manifest, stop_previous, batch_size)
+
+
+def deploy(request: DeployRequest, on_progress: Callable[[Progress], None]) -> RunResult:
+    return run_playbook(request.playbook_run(), on_progress=on_progress)

@@ -1,0 +1,49 @@
+"""What a failed run of a changing playbook means for the fleet, as an exit code and a message.
+
+The playbooks report their outcome (set_stats `voicenote_outcome`); a run that failed before any
+host switched is contained by construction. Anything else is uncertain and needs attention.
+"""
+
+from voicenote_ops.errors import ContainedFailure, NeedsAttention, OpsError
+from voicenote_ops.runner import RunResult
+
+# Phases (first word of a play's name) in which no host has switched yet.
+BEFORE_SWITCH = frozenset({"verify", "upload", "migrate", "guard"})
+CONTROLLER = "localhost"
+
+
+def phase(play: str | None) -> str:
+    return (play or "").split(":", 1)[0].strip() or "unknown"
+
+
+def failure_of(action: str, result: RunResult) -> OpsError | None:
+    """None when the run succeeded; else the error the CLI exits with."""
+    if result.succeeded:
+        return None
+    reported = result.reported.get("voicenote_failure") or {}
+    failed = {
+        host: outcome
+        for host, outcome in result.hosts.items()
+        if (outcome.failed_task or outcome.unreachable) and phase(outcome.failed_play) != "report"
+    }
+    if reported and result.reported.get("voicenote_outcome") == "contained":
+        return ContainedFailure(
+            f"{action} failed on {reported.get('host')} in phase switch at "
+            f"\"{reported.get('task')}\": {reported.get('message')}",
+            "Every app host that had switched is back on its previous release.",
+        )
+    if failed and all(phase(o.failed_play) in BEFORE_SWITCH for o in failed.values()):
+        host, outcome = next(iter(sorted(failed.items())))
+        where = "unreachable" if outcome.unreachable else f"at \"{outcome.failed_task}\""
+        return ContainedFailure(
+            f"{action} failed on {host} in phase {phase(outcome.failed_play)} {where}: "
+            f"{outcome.message}",
+            "No host had switched: every app host still serves its previous release.",
+        )
+    detail = "; ".join(
+        f"{host} in phase {phase(o.failed_play)}: {o.message}" for host, o in sorted(failed.items())
+    )
+    return NeedsAttention(
+        f"{action} failed and the fleet state is uncertain ({detail or 'no host reported'}).",
+        "Run `voicenote-ops status ENV` to see what each host serves, then deploy or roll back.",
+    )

@@ -1,0 +1,73 @@
+"""Checks shared by every command that changes an environment, done before any host is touched:
+the environment, its vault password, a release version, a bundle, the operator's consent."""
+
+import stat
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from voicenote_ops.bundle import verify_bundle
+from voicenote_ops.bundle.manifest import Manifest, bundle_file_name
+from voicenote_ops.bundle.version import check_release_version
+from voicenote_ops.environments import Environment, resolve
+from voicenote_ops.errors import InvalidInput
+
+PROD = "prod"
+BUNDLE_NAME = "voicenote-api"
+
+
+def environment_with_vault(name: str) -> Environment:
+    environment = resolve(name)
+    password = environment.vault_password_file
+    if password is None or not password.is_file():
+        where = f" ({password})" if password else ""
+        raise InvalidInput(
+            f"No vault password file for {environment.name}{where}.",
+            "Set VOICENOTE_VAULT_PASSWORD_FILE to a file holding it, or put it in "
+            f"~/.config/voicenote-ops/{environment.name}.vault-password (mode 0600).",
+        )
+    return environment
+
+
+def release_version(environment: Environment, version: str) -> str:
+    check_release_version(version)
+    if environment.rules == PROD and "-" in version:
+        raise InvalidInput(
+            f"{environment.name} takes only final releases X.Y.Z, not {version}.",
+            "Deploy release candidates to staging; tag vX.Y.Z for prod.",
+        )
+    return version
+
+
+def bundle(version: str, artifact: Path | None) -> tuple[Path, Manifest]:
+    """The bundle to ship, verified against its manifest: a regular file, of this version."""
+    path = artifact if artifact is not None else Path("dist") / bundle_file_name(BUNDLE_NAME, version)
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        raise InvalidInput(
+            f"Bundle {path} does not exist.",
+            f"Build it with: voicenote-ops build --version {version}",
+        ) from None
+    if not stat.S_ISREG(mode):
+        raise InvalidInput(f"Bundle {path} is not a regular file.", "Give the .tar.gz file.")
+    manifest = verify_bundle(path)
+    if manifest.version != version:
+        raise InvalidInput(
+            f"Bundle {path} is release {manifest.version}, not {version}.",
+            "Give the bundle of the version you deploy.",
+        )
+    return path.resolve(), manifest
+
+
+def consent(environment: Environment, action: str, yes: bool, ask: Callable[[str], bool]) -> None:
+    """prod, and a lab like prod, ask before changing anything, unless --yes."""
+    if environment.rules != PROD or yes:
+        return
+    if not sys.stdin.isatty():
+        raise InvalidInput(
+            f"{action} on {environment.name} needs confirmation and there is no terminal to ask.",
+            "Pass --yes to confirm.",
+        )
+    if not ask(f"{action} on {environment.name} ({environment.kind.value})?"):
+        raise InvalidInput(f"{action} on {environment.name} was not confirmed.", "Nothing changed.")
