@@ -118,10 +118,12 @@ class RunResult:
 
 
 def _message(result: dict) -> str:
-    for key in ("msg", "stderr", "reason"):
-        value = result.get(key)
+    # A failed command's own last words say more than Ansible's "non-zero return code".
+    keys = ("stderr", "msg") if result.get("msg") == "non-zero return code" else ("msg", "stderr")
+    for key in (*keys, "reason"):
+        value = str(result.get(key) or "").strip()
         if value:
-            return str(value).strip().splitlines()[-1][:500]
+            return value.splitlines()[-1][:500]
     return "no message"
 
 

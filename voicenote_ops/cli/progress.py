@@ -18,7 +18,9 @@ _SHOWN_STATUSES = {"changed", "failed", "unreachable"}
 
 def _line(started: float, step: Progress) -> str:
     elapsed = f"[{time.monotonic() - started:6.1f}s]"
-    where = f"{step.play}: {step.task}" if step.play else step.task
+    # A play's name starts with its phase ("upload: install ..."); the phase is enough here.
+    phase = step.play.split(":", 1)[0]
+    where = f"{phase}: {step.task}" if phase else step.task
     return f"{elapsed} {where}" + (f"  {step.host}: {step.status}" if step.host else "")
 
 
