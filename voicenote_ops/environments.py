@@ -12,7 +12,7 @@ from voicenote_ops.names import REAL_ENVIRONMENTS, check_name
 from voicenote_ops.paths import project_dir
 
 # A file holding the vault password (CI writes its secret there); overrides the defaults below.
-VAULT_PASSWORD_FILE_ENV = "VOICENOTE_VAULT_PASSWORD_FILE"  # noqa: S105 - a variable name
+VAULT_PASSWORD_FILE_ENV = "VOICENOTE_VAULT_PASSWORD_FILE"  # noqa: S105 # nosec B105 - a name
 # The lab's vault password is committed and test-only; real environments' never are.
 LAB_VAULT_PASSWORD = Path("inventories") / "lab" / "vault-password.txt"
 

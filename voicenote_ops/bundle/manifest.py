@@ -49,7 +49,7 @@ class Manifest(Strict):
     @field_validator("version")
     @classmethod
     def _release_version(cls, version: str) -> str:
-        if not RELEASE_VERSION.match(version):
+        if not RELEASE_VERSION.fullmatch(version):
             raise ValueError("must be X.Y.Z or X.Y.Z-rc.N")
         return version
 

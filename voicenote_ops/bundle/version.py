@@ -4,11 +4,13 @@ import re
 
 from voicenote_ops.errors import InvalidInput
 
-RELEASE_VERSION = re.compile(r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-rc\.([1-9]\d*))?$")
+RELEASE_VERSION = re.compile(
+    r"(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)(?:-rc\.([1-9][0-9]*))?"
+)
 
 
 def _parse(version: str) -> re.Match[str]:
-    match = RELEASE_VERSION.match(version)
+    match = RELEASE_VERSION.fullmatch(version)
     if match is None:
         raise InvalidInput(
             f"Version {version!r} is not of the form X.Y.Z or X.Y.Z-rc.N.",

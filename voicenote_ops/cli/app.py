@@ -5,7 +5,7 @@ import sys
 import typer
 
 from voicenote_ops import __version__
-from voicenote_ops.cli import build, deploy, lab, ping
+from voicenote_ops.cli import build, ci, deploy, inspect, lab, ping, rollback
 from voicenote_ops.cli.output import err_console
 from voicenote_ops.errors import OpsError
 
@@ -17,9 +17,12 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(lab.app, name="lab")
+app.add_typer(ci.app, name="ci")
 ping.register(app)
 build.register(app)
 deploy.register(app)
+rollback.register(app)
+inspect.register(app)
 
 
 def _version(value: bool) -> None:

@@ -36,7 +36,9 @@ def register(app: typer.Typer) -> None:
         with live_progress(f"deploy {version} to {request.environment.name}") as on_progress:
             result = service.deploy(request, on_progress)
         if json_output:
-            print_json({"environment": request.environment.name, "version": version, **result.to_json()})
+            print_json(
+                {"environment": request.environment.name, "version": version, **result.to_json()}
+            )
         else:
             show_run(f"deploy {version} to {request.environment.name}", result)
         error = failure_of(f"The deploy of {version}", result)

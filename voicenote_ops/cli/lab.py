@@ -86,7 +86,7 @@ def ssh(
 ) -> None:
     """Open a shell on a lab host as the deploy user (extra words run as a command)."""
     argv = service.ssh_argv(service.check_lab_name(name), host, list(ctx.args))
-    os.execvp(argv[0], argv)  # noqa: S606 - hand the terminal to ssh, as `ssh` itself would
+    os.execvp(argv[0], argv)  # noqa: S606 # nosec B606 - hand the terminal to ssh
 
 
 @app.command("image")

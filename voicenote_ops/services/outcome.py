@@ -8,7 +8,7 @@ from voicenote_ops.errors import ContainedFailure, NeedsAttention, OpsError
 from voicenote_ops.runner import RunResult
 
 # Phases (first word of a play's name) in which no host has switched yet.
-BEFORE_SWITCH = frozenset({"verify", "upload", "migrate", "guard"})
+BEFORE_SWITCH = frozenset({"verify", "plan", "guard", "upload", "migrate"})
 CONTROLLER = "localhost"
 
 
@@ -29,12 +29,12 @@ def failure_of(action: str, result: RunResult) -> OpsError | None:
     if reported and result.reported.get("voicenote_outcome") == "contained":
         return ContainedFailure(
             f"{action} failed on {reported.get('host')} in phase switch at "
-            f"\"{reported.get('task')}\": {reported.get('message')}",
+            f'"{reported.get("task")}": {reported.get("message")}',
             "Every app host that had switched is back on its previous release.",
         )
     if failed and all(phase(o.failed_play) in BEFORE_SWITCH for o in failed.values()):
         host, outcome = next(iter(sorted(failed.items())))
-        where = "unreachable" if outcome.unreachable else f"at \"{outcome.failed_task}\""
+        where = "unreachable" if outcome.unreachable else f'at "{outcome.failed_task}"'
         return ContainedFailure(
             f"{action} failed on {host} in phase {phase(outcome.failed_play)} {where}: "
             f"{outcome.message}",

@@ -41,7 +41,9 @@ def release_version(environment: Environment, version: str) -> str:
 
 def bundle(version: str, artifact: Path | None) -> tuple[Path, Manifest]:
     """The bundle to ship, verified against its manifest: a regular file, of this version."""
-    path = artifact if artifact is not None else Path("dist") / bundle_file_name(BUNDLE_NAME, version)
+    path = (
+        artifact if artifact is not None else Path("dist") / bundle_file_name(BUNDLE_NAME, version)
+    )
     try:
         mode = path.stat().st_mode
     except OSError:

@@ -1,0 +1,197 @@
+# The CI/CD strategy's commands, run against a lab of real hosts on this machine.
+# `make help` lists them. Every target runs one command; prerequisites chain the rest, and the
+# CI workflows call these same targets, so what passes here passes there.
+# Targets marked [later] call a voicenote-ops command that docs/cicd.md lists as still to come.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+# Steps that share a lab must not race each other.
+.NOTPARALLEL:
+
+VENV ?= .venv
+BIN := $(VENV)/bin
+OPS := $(BIN)/voicenote-ops
+PYTEST := $(BIN)/pytest
+# Which lab the lab targets work on, and the host `logs` and `logs-api` follow.
+LAB ?= lab
+HOST ?= app1
+# What `dev`, `build` and `deploy` ship: the reference app, at this version.
+APP_DIR ?= examples/voicenote-api
+VERSION ?= 1.0.0
+# The role `make molecule` tests (CI: one job per role).
+ROLE ?= base
+# Coverage of voicenote_ops by the unit and integration tiers may not drop below this.
+COVERAGE_MIN ?= 85
+# The rules of ansible-lint that guard secrets and file ownership (the opt-in ones enabled).
+ANSIBLE_SECURITY_RULES := security risky-file-permissions no-same-owner partial-become
+ANSIBLE_SECURITY_OPT_IN := no-log-password no-same-owner
+# Where `voicenote-ops lab up` writes the lab's inventory (voicenote_ops/paths.py, lab/state.py).
+STATE_DIR ?= $(or $(VOICENOTE_OPS_STATE),$(or $(XDG_STATE_HOME),$(HOME)/.local/state)/voicenote-ops)
+LAB_INVENTORY := $(STATE_DIR)/labs/$(LAB)/inventory
+# Ad-hoc ansible runs get the project's settings wherever make was started from.
+export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
+
+##@ Help
+
+.PHONY: help
+help: ## Show this list (variables: LAB, HOST, VERSION, ROLE, COVERAGE_MIN)
+	@awk 'BEGIN {FS = ":.*## "} /^##@ / {printf "\n%s\n", substr($$0, 5)} /^[a-z][a-z0-9-]*:.*## / {printf "  %-18s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+##@ Setup
+
+$(BIN)/python:
+	python3 -m venv $(VENV)
+
+.PHONY: venv
+venv: $(BIN)/python ## Make .venv with the pinned requirements (no root; CI's lint and unit jobs)
+	$(BIN)/pip install --quiet -r requirements-dev.txt -e .
+
+.PHONY: install
+install: ## Install everything as root: Debian packages, lab prerequisites, .venv
+	bash scripts/bootstrap.sh
+
+.PHONY: requirements
+requirements: ## Regenerate requirements*.txt from pyproject.toml
+	$(BIN)/python scripts/gen_requirements.py
+
+.PHONY: hooks
+hooks: ## Install scripts/pre-push-check.sh as this checkout's git pre-push hook
+	ln -sf $(CURDIR)/scripts/pre-push-check.sh $(shell git rev-parse --git-path hooks)/pre-push
+
+##@ Lab: a prod-shaped environment on this machine
+
+.PHONY: up
+up: ## Start the lab's hosts (again: the same hosts)
+	$(OPS) lab up --name $(LAB)
+
+.PHONY: down
+down: ## Remove the lab's hosts, network and files
+	$(OPS) lab down --name $(LAB)
+
+.PHONY: provision
+provision: up ## [later] Provision the lab's hosts (voicenote-ops provision)
+	$(OPS) provision $(LAB) --yes
+
+.PHONY: build
+build: ## Build the release bundle dist/voicenote-api-VERSION.tar.gz
+	$(OPS) build $(APP_DIR) --version $(VERSION)
+
+.PHONY: deploy
+deploy: provision build ## [later] Deploy VERSION to the lab (voicenote-ops deploy)
+	$(OPS) deploy $(LAB) --version $(VERSION) --artifact dist/voicenote-api-$(VERSION).tar.gz --yes
+
+.PHONY: dev
+dev: deploy ## [later] The whole loop: lab up, provision, build, deploy, health check
+	$(OPS) health $(LAB)
+
+.PHONY: restart
+restart: ## Restart the API's running units on the lab's app hosts
+	$(BIN)/ansible app -i $(LAB_INVENTORY) --vault-password-file inventories/lab/vault-password.txt -m ansible.builtin.command -a "systemctl try-restart voicenote@*"
+
+.PHONY: logs
+logs: ## Follow every log of one lab host (HOST=app1)
+	$(OPS) lab ssh --name $(LAB) $(HOST) -- sudo journalctl --follow
+
+.PHONY: logs-api
+logs-api: ## Follow the API's logs on one lab host (HOST=app1)
+	$(OPS) lab ssh --name $(LAB) $(HOST) -- sudo journalctl --follow --unit "'voicenote@*'"
+
+.PHONY: ping
+ping: ## Every lab host: reachable over SSH, Python, sudo
+	$(OPS) ping $(LAB)
+
+.PHONY: health
+health: ping ## [later] Health check: SSH reachability, then the API's health endpoints
+	$(OPS) health $(LAB)
+
+.PHONY: demo
+demo: ## The main job: install, a prod-shaped lab, checked over SSH
+	bash scripts/demo.sh
+
+.PHONY: bench
+bench: ## [later] Benchmarks against the lab, printing figures (voicenote-ops bench)
+	$(OPS) bench
+
+##@ Tests
+
+.PHONY: test
+test: ## Every tier but the heavy one: unit, lab integration, molecule (installs as root)
+	bash scripts/test.sh
+
+.PHONY: test-quick
+test-quick: ## Unit tests only: no hosts, no root, under 2 minutes
+	$(PYTEST) -m unit -q
+
+.PHONY: test-integration
+test-integration: ## Lab integration tests (root)
+	bash scripts/test.sh -m integration
+
+.PHONY: coverage
+coverage: ## Unit and integration tests with the coverage gate (COVERAGE_MIN) (root)
+	bash scripts/test.sh -m "unit or integration" --cov=voicenote_ops --cov-report=term-missing --cov-report=xml --cov-fail-under=$(COVERAGE_MIN)
+
+.PHONY: image
+image: ## Build (or find cached) the lab's base image, which molecule scenarios use
+	$(OPS) lab image
+
+.PHONY: molecule
+molecule: image ## The molecule scenario of one role (ROLE=base) (root)
+	$(BIN)/molecule test --scenario-name $(ROLE)
+
+.PHONY: test-heavy
+test-heavy: ## Load, stress and performance tests against labs; they print figures
+	bash scripts/test.sh -m "load or stress or performance"
+
+##@ Code quality
+
+.PHONY: lint
+lint: lint-python format-check lint-yaml lint-ansible security ## Every check CI's lint and security jobs run
+
+.PHONY: lint-python
+lint-python: ## ruff check
+	$(BIN)/ruff check .
+
+.PHONY: format-check
+format-check: ## ruff format --check
+	$(BIN)/ruff format --check .
+
+.PHONY: lint-yaml
+lint-yaml: ## yamllint (config: .yamllint)
+	$(BIN)/yamllint --strict .
+
+.PHONY: lint-ansible
+lint-ansible: ## ansible-lint, production profile
+	$(BIN)/ansible-lint --profile production
+
+.PHONY: security
+security: security-python security-ansible ## Security scan: bandit, ansible-lint's security rules
+
+.PHONY: security-python
+security-python: ## bandit over voicenote_ops (config: pyproject.toml)
+	$(BIN)/bandit --quiet --configfile pyproject.toml --recursive voicenote_ops scripts
+
+.PHONY: security-ansible
+security-ansible: ## ansible-lint's rules on secrets in logs, file modes and owners, become
+	$(BIN)/ansible-lint --profile production $(addprefix --tags ,$(ANSIBLE_SECURITY_RULES)) $(addprefix --enable-list ,$(ANSIBLE_SECURITY_OPT_IN))
+
+.PHONY: format
+format: fix ## Rewrite the code: ruff's fixes, then ruff format
+	$(BIN)/ruff format .
+
+.PHONY: fix
+fix: ## ruff check --fix (what cannot be fixed is left for `make lint` to report)
+	$(BIN)/ruff check --fix --exit-zero .
+
+##@ Cleanup
+
+.PHONY: clean
+clean: clean-bytecode ## Remove caches, coverage, dist/ and build/ (keeps .venv)
+	rm -rf .pytest_cache .ruff_cache .coverage .coverage.* coverage.xml htmlcov dist build *.egg-info examples/*/dist examples/*/build
+
+.PHONY: clean-bytecode
+clean-bytecode: ## Remove __pycache__ folders outside .venv
+	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +
+
+.PHONY: distclean
+distclean: clean ## clean, and remove .venv too
+	rm -rf $(VENV)

@@ -1,0 +1,79 @@
+"""Every role's README is generated from its argument spec, and the spec mirrors its defaults."""
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+import yaml
+
+pytestmark = pytest.mark.unit
+
+PROJECT = Path(__file__).resolve().parents[2]
+_spec = importlib.util.spec_from_file_location(
+    "gen_role_readme", PROJECT / "scripts" / "gen_role_readme.py"
+)
+gen_role_readme = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(gen_role_readme)
+
+ROLES = gen_role_readme.roles_with_specs()
+
+
+def _options(role: Path) -> dict:
+    specs = yaml.safe_load((role / "meta" / "argument_specs.yml").read_text())
+    return specs["argument_specs"]["main"].get("options") or {}
+
+
+def _defaults(role: Path) -> dict:
+    path = role / "defaults" / "main.yml"
+    return (yaml.safe_load(path.read_text()) or {}) if path.is_file() else {}
+
+
+def test_there_are_roles_to_check():
+    assert {"base", "postgresql", "redis", "nginx", "envfile", "appunit"} <= {r.name for r in ROLES}
+
+
+@pytest.mark.parametrize("role", ROLES, ids=lambda role: role.name)
+def test_readme_is_generated_from_the_argument_spec(role):
+    readme = role / "README.md"
+    assert readme.is_file(), f"run: python scripts/gen_role_readme.py {role.name}"
+    assert readme.read_text() == gen_role_readme.render(role), (
+        f"roles/{role.name}/README.md is out of date: run python scripts/gen_role_readme.py"
+    )
+
+
+@pytest.mark.parametrize("role", ROLES, ids=lambda role: role.name)
+def test_argument_spec_mirrors_the_defaults(role):
+    options, defaults = _options(role), _defaults(role)
+    assert sorted(options) == sorted(defaults), "same variables in defaults and argument spec"
+    for name, value in defaults.items():
+        assert options[name].get("description"), f"{name}: no description"
+        # A required variable's placeholder in defaults is not a default.
+        if not options[name].get("required"):
+            assert options[name].get("default") == value, f"{name}: default differs from the spec"
+
+
+@pytest.mark.parametrize("role", ROLES, ids=lambda role: role.name)
+def test_public_variables_carry_the_role_prefix(role):
+    prefix = role.name + "_"
+    assert [name for name in _defaults(role) if not name.startswith(prefix)] == []
+
+
+def test_a_changed_spec_makes_the_readme_stale(tmp_path):
+    role = tmp_path / "demo"
+    (role / "meta").mkdir(parents=True)
+    spec = {
+        "argument_specs": {
+            "main": {
+                "short_description": "Demo.",
+                "options": {
+                    "demo_port": {"type": "int", "default": 80, "description": "The port."}
+                },
+            }
+        }
+    }
+    (role / "meta" / "argument_specs.yml").write_text(yaml.safe_dump(spec))
+    first = gen_role_readme.render(role)
+    assert "| `demo_port` | int | `80` | The port. |" in first
+    spec["argument_specs"]["main"]["options"]["demo_port"]["default"] = 8080
+    (role / "meta" / "argument_specs.yml").write_text(yaml.safe_dump(spec))
+    assert gen_role_readme.render(role) != first

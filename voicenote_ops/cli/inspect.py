@@ -1,0 +1,93 @@
+"""`voicenote-ops status|releases|health ENV`: read-only views of an environment."""
+
+import typer
+from rich.table import Table
+
+from voicenote_ops.cli.output import console, print_json
+from voicenote_ops.cli.progress import live_progress
+from voicenote_ops.errors import NeedsAttention
+from voicenote_ops.services import inspect
+from voicenote_ops.services.requests import environment_with_vault
+
+ENVIRONMENT = typer.Argument(..., help="dev, staging, prod, or a lab's name.")
+JSON = typer.Option(False, "--json", help="Print one JSON document.")
+
+
+def _table(title: str, columns: tuple[str, ...], rows: list[tuple]) -> None:
+    table = Table(title=title, title_justify="left")
+    for column in columns:
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*(str(value) if value is not None else "-" for value in row))
+    console.print(table)
+
+
+def _status(environment: str) -> tuple[str, inspect.Status]:
+    env = environment_with_vault(environment)
+    with live_progress(f"status {env.name}") as on_progress:
+        return env.name, inspect.status(env, on_progress)
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("status")
+    def status(environment: str = ENVIRONMENT, json_output: bool = JSON) -> None:
+        """Per host: live color and version, idle color and version, kept releases; schema head."""
+        name, report = _status(environment)
+        if json_output:
+            print_json({"environment": name, **report.to_json()})
+            return
+        _table(
+            f"status {name} (schema head: {','.join(report.schema_head) or 'none'})",
+            ("host", "live", "version", "idle", "version", "idle running", "releases"),
+            [
+                (h.host, h.live_color, h.live_version, h.idle_color, h.idle_version,
+                 "yes" if h.idle_running else "no", " ".join(h.releases))
+                for h in report.hosts
+            ],
+        )  # fmt: skip
+
+    @app.command("releases")
+    def releases(environment: str = ENVIRONMENT, json_output: bool = JSON) -> None:
+        """Per host: the releases kept, and which the colors run."""
+        name, report = _status(environment)
+        if json_output:
+            kept = {h.host: h.releases for h in report.hosts}
+            print_json({"environment": name, "releases": kept})
+            return
+        rows = []
+        for host in report.hosts:
+            for release in host.releases:
+                role = (
+                    "live" if release == host.live_version
+                    else "idle" if release == host.idle_version else ""
+                )  # fmt: skip
+                rows.append((host.host, release, role))
+        _table(f"releases {name}", ("host", "release", "color"), rows)
+
+    @app.command("health")
+    def health(environment: str = ENVIRONMENT, json_output: bool = JSON) -> None:
+        """/health and /ready of each running color, each app host's nginx, the load balancer."""
+        env = environment_with_vault(environment)
+        with live_progress(f"health {env.name}") as on_progress:
+            checks, _ = inspect.health(env, on_progress)
+        if json_output:
+            print_json({"environment": env.name, "checks": checks})
+        else:
+            _table(
+                f"health {env.name}",
+                ("host", "what", "ok", "ready", "status", "version", "color"),
+                [
+                    (host, c["what"], "yes" if c["ok"] else "NO", c["ready"], c["status"],
+                     c["version"], c["color"])
+                    for host, host_checks in sorted(checks.items())
+                    for c in host_checks
+                ],
+            )  # fmt: skip
+        failing = [
+            f"{host}: {c['message']}" for host, cs in checks.items() for c in cs if not c["ok"]
+        ]
+        if failing or not checks:
+            raise NeedsAttention(
+                f"{len(failing)} health checks failed: {' '.join(failing) or 'no host answered'}",
+                "See `voicenote-ops status ENV` and the app's log on the host.",
+            )

@@ -1,0 +1,37 @@
+"""`voicenote-ops rollback ENV [--to X.Y.Z]`."""
+
+import typer
+
+from voicenote_ops.cli.output import console, print_json
+from voicenote_ops.cli.progress import live_progress
+from voicenote_ops.cli.summary import show_run
+from voicenote_ops.services import requests
+from voicenote_ops.services import rollback as service
+from voicenote_ops.services.outcome import failure_of
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("rollback")
+    def rollback(
+        environment: str = typer.Argument(..., help="dev, staging, prod, or a lab's name."),
+        to: str = typer.Option(None, "--to", help="A kept release (default: the previous one)."),
+        yes: bool = typer.Option(False, "--yes", help="Do not ask for confirmation."),
+        json_output: bool = typer.Option(False, "--json", help="Print one JSON document."),
+    ) -> None:
+        """Serve the previous release again: only a switch while its color still runs."""
+        env, target = service.prepare(environment, to)
+        requests.consent(
+            env, f"Roll back to {target or 'the previous release'}", yes, typer.confirm
+        )
+        with live_progress(f"rollback {env.name}") as on_progress:
+            result = service.rollback(env, target, on_progress)
+        if json_output:
+            print_json({"environment": env.name, "to": target, **result.to_json()})
+        else:
+            show_run(f"rollback {env.name}", result)
+        error = failure_of("The rollback", result)
+        if error:
+            raise error
+        if not json_output:
+            served = result.reported.get("voicenote_target_version", target)
+            console.print(f"{env.name} serves {served} again.")

@@ -1,0 +1,194 @@
+"""Which environment a git ref deploys, at which version: the one mapping CI uses.
+
+`refs/heads/develop` deploys dev and `refs/heads/staging` deploys staging, each at
+`X.Y.(Z+1)-rc.N`: the patch after the newest release tag `vX.Y.Z`, pre-release number N = the
+CI run number. A release tag `refs/tags/vX.Y.Z` deploys prod at `X.Y.Z`. Every other ref
+deploys nothing, with a reason. docs/cicd.md says why.
+"""
+
+import os
+import re
+import subprocess
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from voicenote_ops.errors import InvalidInput
+
+DEPLOYING_BRANCHES = {"develop": "dev", "staging": "staging"}
+PROD = "prod"
+BRANCH_PREFIX = "refs/heads/"
+TAG_PREFIX = "refs/tags/"
+# Git itself allows longer refs; nothing this project deploys is anywhere near this long.
+MAX_REF_LENGTH = 255
+# Decimal numbers without leading zeros, ASCII digits only (`\d` would also take other scripts').
+_NUMBER = r"(0|[1-9][0-9]*)"
+_RELEASE = rf"{_NUMBER}\.{_NUMBER}\.{_NUMBER}"
+RELEASE_TAG = re.compile(rf"v{_RELEASE}")
+PRE_RELEASE_TAG = re.compile(rf"v{_RELEASE}-rc\.[1-9][0-9]*")
+
+
+@dataclass(frozen=True, order=True)
+class Release:
+    major: int
+    minor: int
+    patch: int
+
+    def __str__(self) -> str:
+        return f"{self.major}.{self.minor}.{self.patch}"
+
+    def next_patch(self) -> "Release":
+        return Release(self.major, self.minor, self.patch + 1)
+
+
+# Before the first release tag, builds count up towards 0.0.1.
+NO_RELEASE_YET = Release(0, 0, 0)
+
+
+def parse_release_tag(tag: str) -> Release | None:
+    """`v1.2.3` -> Release(1, 2, 3); anything else (v1.2, v01.2.3, v1.2.3-rc.1) -> None."""
+    match = RELEASE_TAG.fullmatch(tag)
+    return Release(*(int(number) for number in match.groups())) if match else None
+
+
+def parse_release(version: str) -> Release:
+    """A release version typed by a user, `X.Y.Z`."""
+    release = parse_release_tag(f"v{version}")
+    if release is None:
+        raise InvalidInput(
+            f"Release {_shown(version)} is not of the form X.Y.Z.", "Use for example 1.4.2."
+        )
+    return release
+
+
+def newest_release(tags: Iterable[str]) -> Release:
+    """The highest `vX.Y.Z` among tags (pre-release and other tags ignored)."""
+    releases = [release for tag in tags if (release := parse_release_tag(tag)) is not None]
+    return max(releases, default=NO_RELEASE_YET)
+
+
+def git_tags(checkout: Path) -> list[str]:
+    """Every tag of the checkout. CI must fetch them (actions/checkout with fetch-depth: 0)."""
+    done = subprocess.run(
+        ["git", "-C", str(checkout), "tag", "--list"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        last_line = (done.stderr.strip().splitlines() or ["git failed"])[-1]
+        raise InvalidInput(
+            f"Cannot list the git tags of {checkout}: {last_line}.",
+            "Run from a git checkout with its tags, or pass --last-release X.Y.Z.",
+        )
+    return done.stdout.split()
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """What a ref deploys: an environment and version, or nothing and why."""
+
+    environment: str | None
+    version: str | None
+    reason: str
+
+    def to_json(self) -> dict:
+        return {"environment": self.environment, "version": self.version, "reason": self.reason}
+
+
+def _shown(text: str) -> str:
+    """A value a user (or an attacker) chose, safe to print: quoted, escaped, shortened."""
+    return repr(text if len(text) <= 60 else text[:60] + "...")
+
+
+def _no_deploy(reason: str) -> Resolution:
+    return Resolution(None, None, reason)
+
+
+def _resolve_branch(
+    branch: str, run_number: int | None, last_release: Callable[[], Release]
+) -> Resolution:
+    environment = DEPLOYING_BRANCHES.get(branch)
+    if environment is None:
+        if branch == "main":
+            return _no_deploy(
+                "main deploys nothing by itself; tag a release vX.Y.Z to deploy prod."
+            )
+        return _no_deploy(
+            f"Branch {_shown(branch)} does not deploy; only develop (dev) and staging do."
+        )
+    if run_number is None:
+        raise InvalidInput(
+            f"Branch {branch} deploys {environment}, versioned X.Y.Z-rc.N by the CI run number.",
+            "Pass --run-number N (GitHub Actions: $GITHUB_RUN_NUMBER).",
+        )
+    version = f"{last_release().next_patch()}-rc.{run_number}"
+    return Resolution(environment, version, f"Branch {branch} deploys {environment}.")
+
+
+def _resolve_tag(tag: str) -> Resolution:
+    release = parse_release_tag(tag)
+    if release is not None:
+        return Resolution(PROD, str(release), f"Release tag {tag} deploys {PROD}.")
+    if PRE_RELEASE_TAG.fullmatch(tag):
+        return _no_deploy(
+            f"Pre-release tag {tag} deploys nothing: staging deploys from the staging branch, "
+            "prod from release tags vX.Y.Z."
+        )
+    return _no_deploy(
+        f"Tag {_shown(tag)} is not a release tag vX.Y.Z "
+        "(three numbers without leading zeros, e.g. v1.4.2); nothing deploys."
+    )
+
+
+def resolve_ref(
+    ref: str, run_number: int | None, last_release: Callable[[], Release]
+) -> Resolution:
+    """The deploy a pushed ref triggers. `last_release` is asked only when a branch deploys.
+
+    A ref is whatever was pushed, so a malformed one is an answer (nothing deploys), not an
+    error; the only error is a deploying branch without the run number its version needs.
+    """
+    if not ref:
+        return _no_deploy("The ref is empty; nothing deploys.")
+    if len(ref) > MAX_REF_LENGTH:
+        return _no_deploy(f"The ref is longer than {MAX_REF_LENGTH} characters; nothing deploys.")
+    if ref.startswith(BRANCH_PREFIX):
+        return _resolve_branch(ref.removeprefix(BRANCH_PREFIX), run_number, last_release)
+    if ref.startswith(TAG_PREFIX):
+        return _resolve_tag(ref.removeprefix(TAG_PREFIX))
+    return _no_deploy(
+        f"Ref {_shown(ref)} is neither refs/heads/BRANCH nor refs/tags/TAG; nothing deploys."
+    )
+
+
+def github_outputs(resolution: Resolution) -> str:
+    """`name=value` lines for $GITHUB_OUTPUT; an empty environment means no deploy.
+
+    Only values the tool built itself go there (an environment name and a version made of
+    digits), so a hostile ref can never add lines of its own.
+    """
+    return f"environment={resolution.environment or ''}\nversion={resolution.version or ''}\n"
+
+
+def write_secret(value: str | None, name: str, destination: Path) -> None:
+    """Write a secret handed over in the environment variable `name` to a 0600 file.
+
+    The file is created private before anything is written to it, and the content ends with
+    one newline (OpenSSH refuses a private key without it; Ansible strips it from passwords).
+    """
+    if not value or not value.strip():
+        raise InvalidInput(
+            f"The environment variable {name} is empty or unset.",
+            "Add the secret to the repository's (or the GitHub environment's) secrets.",
+        )
+    destination.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    partial = destination.with_name(f".{destination.name}.partial")
+    partial.unlink(missing_ok=True)
+    with open(partial, "x", encoding="utf-8", opener=_private_opener) as handle:
+        handle.write(value.rstrip("\r\n") + "\n")
+    partial.replace(destination)
+
+
+def _private_opener(path: str, flags: int) -> int:
+    return os.open(path, flags, 0o600)

@@ -1,0 +1,28 @@
+"""`rollback`: go back to the previous release (or a named kept one) with playbooks/rollback.yml."""
+
+from collections.abc import Callable
+
+from voicenote_ops.environments import Environment
+from voicenote_ops.runner import PlaybookRun, Progress, RunResult, run_playbook
+from voicenote_ops.services import requests
+
+
+def prepare(environment: str, to: str | None) -> tuple[Environment, str | None]:
+    env = requests.environment_with_vault(environment)
+    if to is not None:
+        requests.release_version(env, to)
+    return env, to
+
+
+def rollback(
+    environment: Environment, to: str | None, on_progress: Callable[[Progress], None]
+) -> RunResult:
+    return run_playbook(
+        PlaybookRun(
+            playbook="rollback.yml",
+            inventories=(environment.inventory,),
+            extravars={"voicenote_rollback_to": to} if to else {},
+            vault_password_file=environment.vault_password_file,
+        ),
+        on_progress=on_progress,
+    )
