@@ -3,6 +3,7 @@
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -32,3 +33,29 @@ def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 600)
 @pytest.fixture
 def cli():
     return run_cli
+
+
+BUILD_RELEASE = PROJECT / "examples" / "voicenote-api" / "releases" / "build_release.py"
+
+
+@pytest.fixture(scope="session")
+def release_bundle(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Path]:
+    """Build a release of the example app once per session: 1.0.0, 1.1.0, broken-start, ..."""
+    root = tmp_path_factory.mktemp("bundles")
+    # One download cache for the session's builds; the reproducibility test builds without one.
+    environment = {**os.environ, "PIP_CACHE_DIR": str(root / "pip-cache")}
+    built: dict[str, Path] = {}
+
+    def bundle(name: str) -> Path:
+        if name not in built:
+            done = subprocess.run(
+                [sys.executable, str(BUILD_RELEASE), name, "--out", str(root / name)],
+                capture_output=True,
+                text=True,
+                env=environment,
+                check=True,
+            )
+            built[name] = Path(done.stdout.strip())
+        return built[name]
+
+    return bundle

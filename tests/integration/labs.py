@@ -1,11 +1,17 @@
 """Lab fixtures' building blocks: a named lab that is torn down even after a killed run."""
 
 import json
+import ssl
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 from tests.conftest import run_cli
 from voicenote_ops.lab import podman
+
+# The load balancer's server name in labs (inventories/lab/group_vars/all/main.yml).
+LAB_DOMAIN = "voicenote.lab.test"
 
 
 def labelled(kind: str, lab: str) -> list[str]:
@@ -32,3 +38,27 @@ def lab_up(lab: str, *options: str) -> Iterator[dict]:
         yield json.loads(result.stdout)
     finally:
         run_cli("lab", "down", "--name", lab)
+
+
+def lb_request(lab: str, method: str, path: str, body: dict | None = None) -> tuple[int, dict]:
+    """One request through the lab's load balancer (HTTPS on its 127.0.0.1 port, self-signed)."""
+    (lb,) = [host for host in lab_status(lab)["hosts"] if "lb" in host["groups"]]
+    context = ssl.create_default_context()
+    context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
+    request = urllib.request.Request(
+        f"https://127.0.0.1:{lb['https_port']}{path}",
+        method=method,
+        data=json.dumps(body).encode() if body is not None else None,
+        headers={"Host": LAB_DOMAIN, "Content-Type": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10, context=context) as response:  # noqa: S310
+            return response.status, json.loads(response.read() or b"null")
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read() or b"null")
+
+
+def on_host(lab: str, host: str, *command: str) -> str:
+    """Run a command as root on a lab host (through podman, not the tool under test)."""
+    _, out = podman.run(["podman", "exec", f"vnops-{lab}-{host}", *command])
+    return out

@@ -25,8 +25,6 @@ from voicenote_ops.bundle import Manifest, verify_bundle
 
 pytestmark = pytest.mark.integration
 
-REPO = Path(__file__).resolve().parents[2]
-BUILD_RELEASE = REPO / "examples" / "voicenote-api" / "releases" / "build_release.py"
 RELEASES = ("1.0.0", "1.1.0", "broken-start", "broken-ready", "broken-migration")
 COLUMNS = "SELECT column_name FROM information_schema.columns WHERE table_name = 'notes'"
 REVISION = "SELECT version_num FROM alembic_version"
@@ -62,21 +60,9 @@ def _install_offline(bundle: Path, root: Path) -> Installed:
 
 
 @pytest.fixture(scope="module")
-def releases(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Installed]:
+def releases(release_bundle, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Installed]:
     root = tmp_path_factory.mktemp("releases")
-    # One download cache for this module's builds; the reproducibility test builds without one.
-    environment = {**os.environ, "PIP_CACHE_DIR": str(root / "pip-cache")}
-    installed = {}
-    for name in RELEASES:
-        built = subprocess.run(
-            [sys.executable, str(BUILD_RELEASE), name, "--out", str(root / name / "dist")],
-            capture_output=True,
-            text=True,
-            env=environment,
-            check=True,
-        )
-        installed[name] = _install_offline(Path(built.stdout.strip()), root / name)
-    return installed
+    return {name: _install_offline(release_bundle(name), root / name) for name in RELEASES}
 
 
 @pytest.fixture(scope="module")

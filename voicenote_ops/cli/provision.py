@@ -1,0 +1,78 @@
+"""`voicenote-ops provision ENV`."""
+
+import sys
+
+import typer
+from rich.table import Table
+
+from voicenote_ops.cli.output import console, print_json
+from voicenote_ops.cli.progress import live_progress
+from voicenote_ops.environments import Environment, resolve
+from voicenote_ops.errors import GuardRefused, InvalidInput, NeedsAttention
+from voicenote_ops.runner import RunResult
+from voicenote_ops.services.provision import (
+    failure_report,
+    provision,
+    provision_request,
+    summaries,
+)
+
+
+def _confirm(env: Environment) -> None:
+    """prod's rules: a person says yes, or --yes does."""
+    if not sys.stdin.isatty():
+        raise InvalidInput(
+            f"Provisioning {env.name} needs a confirmation and there is no terminal to ask on.",
+            "Run it again with --yes.",
+        )
+    if not typer.confirm(f"Provision {env.name}? This changes its hosts.", default=False):
+        raise GuardRefused(f"Provisioning {env.name} was not confirmed; nothing changed.")
+
+
+def _show(env: Environment, check: bool, result: RunResult) -> None:
+    title = f"provision {env.name}" + (" (check: nothing was changed)" if check else "")
+    table = Table(title=title, title_justify="left")
+    for column in ("host", "ok", "changed", "failed", "unreachable", "failed task", "message"):
+        table.add_column(column)
+    for host in summaries(result):
+        table.add_row(
+            host.host,
+            str(host.ok),
+            str(host.changed),
+            str(host.failed),
+            str(host.unreachable),
+            host.failed_task or "",
+            host.message or "",
+        )
+    console.print(table)
+    console.print(f"{result.status} in {result.duration:.1f}s")
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("provision")
+    def provision_command(
+        environment: str = typer.Argument(..., help="dev, staging, prod, or a lab's name."),
+        check: bool = typer.Option(
+            False, "--check", help="Report what would change and change nothing (no confirmation)."
+        ),
+        json_output: bool = typer.Option(False, "--json", help="Print one JSON document."),
+        yes: bool = typer.Option(False, "--yes", help="Skip the confirmation prod asks for."),
+    ) -> None:
+        """Users, packages, PostgreSQL, Redis, nginx, env files and the app's unit on every host."""
+        env = resolve(environment)
+        request = provision_request(env, check)
+        if env.rules == "prod" and not check and not yes:
+            _confirm(env)
+        with live_progress(f"provision {env.name}") as on_progress:
+            result = provision(request, on_progress)
+        if json_output:
+            print_json({"environment": env.name, "check": check, **result.to_json()})
+        else:
+            _show(env, check, result)
+        problem = failure_report(result)
+        if problem:
+            raise NeedsAttention(
+                problem,
+                "Fix what the failed task's message says and run provision again: "
+                "it changes only what differs.",
+            )
