@@ -5,7 +5,7 @@ import sys
 import typer
 
 from voicenote_ops import __version__
-from voicenote_ops.cli import build, ci, deploy, inspect, lab, ping, rollback
+from voicenote_ops.cli import build, ci, deploy, inspect, lab, lock, ping, rollback
 from voicenote_ops.cli.output import err_console
 from voicenote_ops.errors import OpsError
 
@@ -18,6 +18,7 @@ app = typer.Typer(
 )
 app.add_typer(lab.app, name="lab")
 app.add_typer(ci.app, name="ci")
+app.add_typer(lock.app, name="lock")
 ping.register(app)
 build.register(app)
 deploy.register(app)

@@ -25,13 +25,20 @@ def register(app: typer.Typer) -> None:
         stop_previous: bool = typer.Option(
             False, "--stop-previous", help="Stop the previous color once the switch is verified."
         ),
+        lock_wait: int = typer.Option(
+            0, "--lock-wait", help="Seconds to wait for the deploy lock (default: refuse at once)."
+        ),
         yes: bool = typer.Option(False, "--yes", help="Do not ask for confirmation."),
         json_output: bool = typer.Option(False, "--json", help="Print one JSON document."),
     ) -> None:
         """Install the release beside the running one, migrate once, switch host by host."""
-        if batch_size < 1:
-            raise InvalidInput("--batch-size must be at least 1.", "Use --batch-size 1 or more.")
-        request = service.prepare(environment, version, artifact, stop_previous, batch_size)
+        if batch_size < 1 or lock_wait < 0:
+            raise InvalidInput(
+                "--batch-size must be at least 1 and --lock-wait at least 0.", "Fix the number."
+            )
+        request = service.prepare(
+            environment, version, artifact, stop_previous, batch_size, lock_wait
+        )
         requests.consent(request.environment, f"Deploy {version}", yes, typer.confirm)
         with live_progress(f"deploy {version} to {request.environment.name}") as on_progress:
             result = service.deploy(request, on_progress)

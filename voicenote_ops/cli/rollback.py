@@ -15,6 +15,14 @@ def register(app: typer.Typer) -> None:
     def rollback(
         environment: str = typer.Argument(..., help="dev, staging, prod, or a lab's name."),
         to: str = typer.Option(None, "--to", help="A kept release (default: the previous one)."),
+        lock_wait: int = typer.Option(
+            0, "--lock-wait", min=0, help="Seconds to wait for the deploy lock."
+        ),
+        downgrade: bool = typer.Option(
+            False,
+            "--downgrade",
+            help="Downgrade a schema the target's code does not know (after a backup).",
+        ),
         yes: bool = typer.Option(False, "--yes", help="Do not ask for confirmation."),
         json_output: bool = typer.Option(False, "--json", help="Print one JSON document."),
     ) -> None:
@@ -24,7 +32,7 @@ def register(app: typer.Typer) -> None:
             env, f"Roll back to {target or 'the previous release'}", yes, typer.confirm
         )
         with live_progress(f"rollback {env.name}") as on_progress:
-            result = service.rollback(env, target, on_progress)
+            result = service.rollback(env, target, lock_wait, downgrade, on_progress)
         if json_output:
             print_json({"environment": env.name, "to": target, **result.to_json()})
         else:

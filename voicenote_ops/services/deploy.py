@@ -18,6 +18,7 @@ class DeployRequest:
     manifest: Manifest
     stop_previous: bool = False
     batch_size: int = 1
+    lock_wait: int = 0
 
     def playbook_run(self, playbook: str = "deploy.yml") -> PlaybookRun:
         """The documented variables of deploy.yml: what CI would pass with -e."""
@@ -29,6 +30,8 @@ class DeployRequest:
                 "voicenote_artifact": str(self.artifact),
                 "voicenote_batch_size": self.batch_size,
                 "voicenote_stop_previous": self.stop_previous,
+                "voicenote_lock_wait": self.lock_wait,
+                "voicenote_env_name": self.environment.name,
             },
             vault_password_file=self.environment.vault_password_file,
         )
@@ -40,12 +43,13 @@ def prepare(
     artifact: Path | None,
     stop_previous: bool = False,
     batch_size: int = 1,
+    lock_wait: int = 0,
 ) -> DeployRequest:
     """Every check that needs no host: refused input never reaches one."""
     env = requests.environment_with_vault(environment)
     requests.release_version(env, version)
     path, manifest = requests.bundle(version, artifact)
-    return DeployRequest(env, version, path, manifest, stop_previous, batch_size)
+    return DeployRequest(env, version, path, manifest, stop_previous, batch_size, lock_wait)
 
 
 def deploy(request: DeployRequest, on_progress: Callable[[Progress], None]) -> RunResult:

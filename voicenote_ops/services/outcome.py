@@ -4,11 +4,13 @@ The playbooks report their outcome (set_stats `voicenote_outcome`); a run that f
 host switched is contained by construction. Anything else is uncertain and needs attention.
 """
 
-from voicenote_ops.errors import ContainedFailure, NeedsAttention, OpsError
+from voicenote_ops.errors import ContainedFailure, GuardRefused, NeedsAttention, OpsError
 from voicenote_ops.runner import RunResult
 
 # Phases (first word of a play's name) in which no host has switched yet.
-BEFORE_SWITCH = frozenset({"verify", "plan", "guard", "upload", "migrate"})
+BEFORE_SWITCH = frozenset({"verify", "lock", "plan", "guard", "upload", "migrate"})
+# Phases whose refusal is a guard's: nothing was changed, on purpose.
+GUARDS = frozenset({"lock", "guard"})
 CONTROLLER = "localhost"
 
 
@@ -26,11 +28,24 @@ def failure_of(action: str, result: RunResult) -> OpsError | None:
         for host, outcome in result.hosts.items()
         if (outcome.failed_task or outcome.unreachable) and phase(outcome.failed_play) != "report"
     }
+    refused = [
+        (phase(o.failed_play), o.message) for o in failed.values() if phase(o.failed_play) in GUARDS
+    ]
+    if reported.get("phase") in GUARDS:
+        refused.insert(0, (reported["phase"], reported.get("message")))
+    if refused:
+        guard, message = refused[0]
+        hint = (
+            " Wait (--lock-wait SECONDS) or see `voicenote-ops lock status ENV`."
+            if guard == "lock"
+            else ""
+        )
+        return GuardRefused(f"{action} was refused: {message}", f"Nothing changed.{hint}")
     if reported and result.reported.get("voicenote_outcome") == "contained":
         return ContainedFailure(
-            f"{action} failed on {reported.get('host')} in phase switch at "
+            f"{action} failed on {reported.get('host')} in phase {reported.get('phase')} at "
             f'"{reported.get("task")}": {reported.get("message")}',
-            "Every app host that had switched is back on its previous release.",
+            "Every app host serves the release it served before.",
         )
     if failed and all(phase(o.failed_play) in BEFORE_SWITCH for o in failed.values()):
         host, outcome = next(iter(sorted(failed.items())))

@@ -15,13 +15,22 @@ def prepare(environment: str, to: str | None) -> tuple[Environment, str | None]:
 
 
 def rollback(
-    environment: Environment, to: str | None, on_progress: Callable[[Progress], None]
+    environment: Environment,
+    to: str | None,
+    lock_wait: int,
+    downgrade: bool,
+    on_progress: Callable[[Progress], None],
 ) -> RunResult:
     return run_playbook(
         PlaybookRun(
             playbook="rollback.yml",
             inventories=(environment.inventory,),
-            extravars={"voicenote_rollback_to": to} if to else {},
+            extravars={
+                "voicenote_rollback_to": to or "",
+                "voicenote_lock_wait": lock_wait,
+                "voicenote_allow_downgrade": downgrade,
+                "voicenote_env_name": environment.name,
+            },
             vault_password_file=environment.vault_password_file,
         ),
         on_progress=on_progress,

@@ -41,6 +41,12 @@ RELEASES = {
         (NOTE_LANGUAGE,),
         "Adds an optional note language (expand-only migration 0002) and ?language= filtering.",
     ),
+    "2.0.0": Release(
+        "2.0.0",
+        (NOTE_LANGUAGE, "2.0.0-rename-note-title.patch"),
+        "Renames the notes' title column (contract migration 0003, not backward compatible):"
+        " 1.1.0's code cannot run on its schema.",
+    ),
     "broken-start": Release(
         BROKEN_VERSION,
         (NOTE_LANGUAGE, "broken-start.patch"),
