@@ -2,106 +2,77 @@
 rollback, a no-op redeploy, the plain ansible-playbook path, and a broken release contained."""
 
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
-from tests.conftest import PROJECT, run_cli
-from tests.integration.labs import lab_up, lb_request, on_host
+from tests.conftest import run_cli
+from tests.integration.deploys import (
+    DEPLOY_LAB,
+    ansible_playbook,
+    deploy,
+    fleet_status,
+    served_version,
+)
+from tests.integration.labs import lb_request, on_host
 from voicenote_ops.errors import ExitCode
 
 pytestmark = pytest.mark.integration
 
-LAB = "it-deploy"
 APP_HOSTS = ("app1", "app2")
-VAULT = PROJECT / "inventories" / "lab" / "vault-password.txt"
-
-
-def ansible_playbook(playbook: str, *extra: str) -> subprocess.CompletedProcess:
-    inventory = Path(os.environ["VOICENOTE_OPS_STATE"]) / "labs" / LAB / "inventory"
-    return subprocess.run(
-        [
-            str(Path(sys.executable).parent / "ansible-playbook"),
-            "-i", str(inventory), str(PROJECT / "playbooks" / playbook),
-            "--vault-password-file", str(VAULT), *extra,
-        ],
-        capture_output=True, text=True, cwd=PROJECT, check=False,
-    )  # fmt: skip
-
-
-def deploy(version_or_bundle: Path, version: str, *options: str):
-    return run_cli(
-        "deploy", LAB, "--version", version, "--artifact", str(version_or_bundle), "--json",
-        *options,
-    )  # fmt: skip
-
-
-def served_version() -> str:
-    status, body = lb_request(LAB, "GET", "/health")
-    assert status == 200, body
-    return body["version"]
-
-
-def status() -> dict:
-    result = run_cli("status", LAB, "--json")
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout)
 
 
 @pytest.fixture(scope="module")
-def lab(release_bundle):
-    bundles = {name: release_bundle(name) for name in ("1.0.0", "1.1.0", "broken-ready")}
-    with lab_up(LAB, "--topology", "prod"):
-        provisioned = ansible_playbook("provision.yml")
-        assert provisioned.returncode == 0, provisioned.stdout[-3000:]
-        yield bundles
+def lab(deploy_lab):
+    return {name: deploy_lab(name) for name in ("1.0.0", "1.1.0", "broken-ready")}
 
 
 def test_deploy_serves_1_0_0_through_the_load_balancer(lab):
     result = deploy(lab["1.0.0"], "1.0.0")
     assert result.returncode == 0, result.stderr
     assert served_version() == "1.0.0"
-    assert lb_request(LAB, "POST", "/notes", {"title": "kept", "duration_seconds": 2.0})[0] == 201
+    assert (
+        lb_request(DEPLOY_LAB, "POST", "/notes", {"title": "kept", "duration_seconds": 2.0})[0]
+        == 201
+    )
 
 
 def test_upgrade_migrates_once_backs_up_and_keeps_the_notes(lab):
     result = deploy(lab["1.1.0"], "1.1.0")
     assert result.returncode == 0, result.stderr
-    report = status()
+    report = fleet_status()
     assert {h["host"]: h["live_version"] for h in report["hosts"]} == dict.fromkeys(
         APP_HOSTS, "1.1.0"
     )
     assert report["schema_head"] == ["0002"]
     records = [
         json.loads(line)
-        for line in on_host(LAB, "db1", "cat", "/var/lib/voicenote/migrations.jsonl").splitlines()
+        for line in on_host(
+            DEPLOY_LAB, "db1", "cat", "/var/lib/voicenote/migrations.jsonl"
+        ).splitlines()
     ]
     upgrades = [record for record in records if record["release"] == "1.1.0"]
     assert len(upgrades) == 1 and upgrades[0]["from"] == ["0001"] and upgrades[0]["to"] == ["0002"]
-    assert on_host(LAB, "db1", "ls", upgrades[0]["backup"]).strip() == upgrades[0]["backup"]
-    _, notes = lb_request(LAB, "GET", "/notes")
+    assert on_host(DEPLOY_LAB, "db1", "ls", upgrades[0]["backup"]).strip() == upgrades[0]["backup"]
+    _, notes = lb_request(DEPLOY_LAB, "GET", "/notes")
     assert [note["title"] for note in notes["notes"]] == ["kept"]
     assert served_version() == "1.1.0"
 
 
 def test_rollback_is_only_a_switch(lab):
     installed_before = on_host(
-        LAB, "app1", "stat", "-c", "%Y", "/opt/voicenote/releases/1.0.0/.installed"
+        DEPLOY_LAB, "app1", "stat", "-c", "%Y", "/opt/voicenote/releases/1.0.0/.installed"
     )
-    result = run_cli("rollback", LAB, "--json")
+    result = run_cli("rollback", DEPLOY_LAB, "--json")
     assert result.returncode == 0, result.stderr
     assert served_version() == "1.0.0"
     changed = json.loads(result.stdout)["hosts"]
     # Only the nginx switch changes an app host: no release is unpacked, installed or started.
     assert all(changed[host]["changed"] <= 3 for host in APP_HOSTS), changed
     assert (
-        on_host(LAB, "app1", "stat", "-c", "%Y", "/opt/voicenote/releases/1.0.0/.installed")
+        on_host(DEPLOY_LAB, "app1", "stat", "-c", "%Y", "/opt/voicenote/releases/1.0.0/.installed")
         == installed_before
     )
-    _, notes = lb_request(LAB, "GET", "/notes")
+    _, notes = lb_request(DEPLOY_LAB, "GET", "/notes")
     assert [note["title"] for note in notes["notes"]] == ["kept"]
 
 
@@ -117,7 +88,7 @@ def test_a_release_that_never_gets_ready_is_contained(lab):
     assert result.returncode == ExitCode.CONTAINED, result.stderr
     assert "switch" in result.stderr and "app1" in result.stderr
     assert served_version() == "1.0.0"
-    report = status()
+    report = fleet_status()
     assert all(host["live_version"] == "1.0.0" for host in report["hosts"])
 
 
@@ -127,4 +98,4 @@ def test_plain_ansible_playbook_gives_the_same_deploy(lab):
     )
     assert done.returncode == 0, done.stdout[-3000:]
     assert served_version() == "1.1.0"
-    assert all(host["live_version"] == "1.1.0" for host in status()["hosts"])
+    assert all(host["live_version"] == "1.1.0" for host in fleet_status()["hosts"])

@@ -1,0 +1,64 @@
+"""Driving the session's deploy lab as users and CI do: the CLI, or plain ansible-playbook."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import PROJECT, run_cli
+from tests.integration.labs import lb_request
+
+DEPLOY_LAB = "it-deploy"
+VAULT = PROJECT / "inventories" / "lab" / "vault-password.txt"
+
+
+def ansible_playbook(playbook: str, *extra: str, lab: str = DEPLOY_LAB):
+    """The plain path CI may take: ansible-playbook against the lab's inventory."""
+    inventory = Path(os.environ["VOICENOTE_OPS_STATE"]) / "labs" / lab / "inventory"
+    return subprocess.run(
+        [
+            str(Path(sys.executable).parent / "ansible-playbook"),
+            "-i", str(inventory), str(PROJECT / "playbooks" / playbook),
+            "--vault-password-file", str(VAULT), *extra,
+        ],
+        capture_output=True, text=True, cwd=PROJECT, check=False,
+    )  # fmt: skip
+
+
+def deploy(bundle: Path, version: str, *options: str, env: dict | None = None):
+    return run_cli(
+        "deploy", DEPLOY_LAB, "--version", version, "--artifact", str(bundle), "--json", *options,
+        env=env,
+    )  # fmt: skip
+
+
+def served_version() -> str:
+    status, body = lb_request(DEPLOY_LAB, "GET", "/health")
+    assert status == 200, body
+    return body["version"]
+
+
+def fleet_status() -> dict:
+    result = run_cli("status", DEPLOY_LAB, "--json")
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def start_deploy(bundle: Path, version: str, holder: str) -> subprocess.Popen:
+    """A deploy in its own process group, its progress readable line by line from stderr."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "voicenote_ops", "deploy", DEPLOY_LAB, "--version", version,
+         "--artifact", str(bundle), "--json"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=PROJECT,
+        env={**os.environ, "VOICENOTE_LOCK_HOLDER": holder}, start_new_session=True,
+    )  # fmt: skip
+
+
+def wait_for_phase(process: subprocess.Popen, phase: str) -> str:
+    """Read the deploy's progress until a line of the phase; return that line."""
+    assert process.stderr is not None
+    for line in process.stderr:
+        if f"] {phase}: " in line:
+            return line
+    raise AssertionError(f"the deploy ended before phase {phase}")
