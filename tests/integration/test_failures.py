@@ -18,7 +18,7 @@ from tests.integration.labs import lb_request
 from voicenote_ops.errors import ExitCode
 from voicenote_ops.lab import podman
 
-pytestmark = [pytest.mark.integration, pytest.mark.stress]
+pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,7 @@ import sys
 import typer
 
 from voicenote_ops import __version__
-from voicenote_ops.cli import build, ci, deploy, inspect, lab, lock, ping, rollback
+from voicenote_ops.cli import build, ci, deploy, inspect, lab, lock, ping, provision, rollback
 from voicenote_ops.cli.output import err_console
 from voicenote_ops.errors import OpsError
 
@@ -20,6 +20,7 @@ app.add_typer(lab.app, name="lab")
 app.add_typer(ci.app, name="ci")
 app.add_typer(lock.app, name="lock")
 ping.register(app)
+provision.register(app)
 build.register(app)
 deploy.register(app)
 rollback.register(app)

@@ -55,3 +55,36 @@ def test_python_dash_m_serves_the_same_program(app_venv: Path) -> None:
     result = _run(app_venv, "python", {}, "-m", "voicenote_api")
     assert result.returncode == 2
     assert "Missing required setting(s)" in result.stderr
+
+
+def test_settings_come_from_the_credential_file_not_the_environment(
+    app_venv: Path, tmp_path: Path
+) -> None:
+    """systemd's LoadCredential hands the env file over as $CREDENTIALS_DIRECTORY/voicenote.env;
+    a bad value in it is reported like one in the environment."""
+    (tmp_path / "voicenote.env").write_text(
+        "# written by the envfile role\nDATABASE_URL=postgresql://x/y\nREDIS_URL=redis://x\n"
+        "LOG_LEVEL=loud\n"
+    )
+    result = _run(app_venv, "voicenote-api", {"CREDENTIALS_DIRECTORY": str(tmp_path)})
+    assert result.returncode == 2
+    assert "LOG_LEVEL must be one of" in result.stderr
+    overridden = _run(
+        app_venv, "voicenote-api", {"CREDENTIALS_DIRECTORY": str(tmp_path), "LOG_LEVEL": "info",
+                                    "PORT": "http"}
+    )  # fmt: skip
+    assert "PORT must be a number" in overridden.stderr, "the environment overrides the file"
+
+
+def test_migrate_reads_database_url_from_the_settings_file(app_venv: Path, tmp_path: Path) -> None:
+    settings = tmp_path / "voicenote.env"
+    settings.write_text("REDIS_URL=redis://x\n")
+    missing = _run(
+        app_venv, "voicenote-api-migrate", {"VOICENOTE_ENV_FILE": str(settings)}, "current"
+    )
+    assert missing.stderr == "voicenote-api-migrate: Missing required setting: DATABASE_URL.\n"
+    settings.write_text("not a setting\n")
+    broken = _run(
+        app_venv, "voicenote-api-migrate", {"VOICENOTE_ENV_FILE": str(settings)}, "current"
+    )
+    assert broken.returncode == 2 and "is not NAME=VALUE" in broken.stderr

@@ -2,13 +2,14 @@
 
 import argparse
 import logging
-import os
 import sys
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
 from alembic.util import CommandError
+
+from voicenote_api.settings import SettingsError, merged_environment
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
@@ -22,7 +23,10 @@ def alembic_config() -> Config:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="voicenote-api-migrate",
-        description="Apply or revert the VoiceNote API's schema migrations on $DATABASE_URL.",
+        description=(
+            "Apply or revert the VoiceNote API's schema migrations on DATABASE_URL (from the "
+            "environment or the settings file $VOICENOTE_ENV_FILE)."
+        ),
     )
     actions = parser.add_subparsers(dest="action", required=True)
     upgrade = actions.add_parser("upgrade", help="Upgrade to a revision (usually 'head').")
@@ -36,13 +40,18 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> None:
     arguments = _parser().parse_args(argv)
-    if arguments.action in {"upgrade", "downgrade", "current"} and not os.environ.get(
-        "DATABASE_URL"
-    ):
+    try:
+        database_url = merged_environment().get("DATABASE_URL")
+    except SettingsError as error:
+        print(f"voicenote-api-migrate: {error}", file=sys.stderr)
+        sys.exit(2)
+    if arguments.action in {"upgrade", "downgrade", "current"} and not database_url:
         print("voicenote-api-migrate: Missing required setting: DATABASE_URL.", file=sys.stderr)
         sys.exit(2)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     config = alembic_config()
+    # Handed to env.py through Alembic's config, never through the process environment.
+    config.attributes["database_url"] = database_url
     try:
         if arguments.action == "upgrade":
             command.upgrade(config, arguments.revision)

@@ -1,8 +1,16 @@
-"""The service's settings, read once from the environment at startup."""
+"""The service's settings, read once at startup from the environment and a settings file.
+
+Secrets (DATABASE_URL, REDIS_URL hold passwords) should not travel in the process environment,
+where /proc/PID/environ and child processes see them. The file is the env file the deploy
+writes: systemd hands it over as a credential (LoadCredential=voicenote.env:...), readable by
+this service alone, or $VOICENOTE_ENV_FILE names it (the migration command). Variables set in
+the environment override the file's.
+"""
 
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 REQUIRED = ("DATABASE_URL", "REDIS_URL")
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
@@ -33,8 +41,43 @@ def _flag(name: str, raw: str) -> bool:
     raise SettingsError(f"{name} must be true or false, not {raw!r}.")
 
 
+CREDENTIAL_NAME = "voicenote.env"
+
+
+def settings_file(environ: Mapping[str, str]) -> Path | None:
+    if environ.get("VOICENOTE_ENV_FILE"):
+        return Path(environ["VOICENOTE_ENV_FILE"])
+    credentials = environ.get("CREDENTIALS_DIRECTORY")
+    if credentials and (Path(credentials) / CREDENTIAL_NAME).is_file():
+        return Path(credentials) / CREDENTIAL_NAME
+    return None
+
+
+def read_env_file(path: Path) -> dict[str, str]:
+    """KEY=VALUE lines; blank lines and # comments are skipped."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as error:
+        raise SettingsError(f"Cannot read the settings file {path}: {error.strerror}.") from None
+    values = {}
+    for line in lines:
+        if line.strip() and not line.lstrip().startswith("#"):
+            name, separator, value = line.partition("=")
+            if not separator:
+                raise SettingsError(f"{path} has a line that is not NAME=VALUE.")
+            values[name.strip()] = value
+    return values
+
+
+def merged_environment(environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The settings file's values, overridden by the process environment's."""
+    env = dict(os.environ if environ is None else environ)
+    path = settings_file(env)
+    return {**(read_env_file(path) if path else {}), **env}
+
+
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
-    env = os.environ if environ is None else environ
+    env = merged_environment(environ)
     missing = [name for name in REQUIRED if not env.get(name)]
     if missing:
         raise SettingsError(f"Missing required setting(s): {', '.join(missing)}.")
