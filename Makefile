@@ -18,8 +18,8 @@ HOST ?= app1
 # What `dev`, `build` and `deploy` ship: the reference app, at this version.
 APP_DIR ?= examples/voicenote-api
 VERSION ?= 1.0.0
-# The role `make molecule` tests (CI: one job per role).
-ROLE ?= base
+# The scenario `make molecule` tests (CI: one job per scenario of molecule/).
+SCENARIO ?= base
 # Coverage of voicenote_ops by the unit and integration tiers may not drop below this.
 COVERAGE_MIN ?= 85
 # The rules of ansible-lint that guard secrets and file ownership (the opt-in ones enabled).
@@ -135,8 +135,8 @@ image: ## Build (or find cached) the lab's base image, which molecule scenarios 
 	$(OPS) lab image
 
 .PHONY: molecule
-molecule: image ## The molecule scenario of one role (ROLE=base) (root)
-	$(BIN)/molecule test --scenario-name $(ROLE)
+molecule: image ## One molecule scenario (SCENARIO=base; deploy covers the deploy roles) (root)
+	$(BIN)/molecule test --scenario-name $(SCENARIO)
 
 .PHONY: test-heavy
 test-heavy: ## Load, stress and performance tests against labs; they print figures

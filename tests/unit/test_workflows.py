@@ -132,10 +132,19 @@ def test_ci_runs_every_tier_and_gate():
     assert int(coverage_min.group(1)) >= 85
 
 
-def test_molecule_runs_for_every_role():
-    matrix = workflow("ci.yml")["jobs"]["molecule"]["strategy"]["matrix"]["role"]
-    roles = sorted(path.name for path in (PROJECT / "roles").iterdir() if path.is_dir())
-    assert matrix == roles
+# The deploy roles are tested together, as playbooks/deploy.yml uses them, in one scenario.
+DEPLOY_SCENARIO_ROLES = {"release", "lock", "migrate", "bluegreen", "healthcheck"}
+
+
+def test_molecule_runs_every_scenario_and_every_role_has_one():
+    matrix = workflow("ci.yml")["jobs"]["molecule"]["strategy"]["matrix"]["scenario"]
+    scenarios = sorted(
+        path.parent.name for path in (PROJECT / "molecule").glob("*/molecule.yml")
+    )
+    assert matrix == scenarios
+    roles = {path.name for path in (PROJECT / "roles").iterdir() if path.is_dir()}
+    assert roles <= set(scenarios) | DEPLOY_SCENARIO_ROLES
+    assert "deploy" in scenarios
 
 
 def _actionlint() -> str | None:

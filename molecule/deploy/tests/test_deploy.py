@@ -1,0 +1,63 @@
+"""The deploy roles on real hosts after 1.0.0 then 1.1.0: what each role leaves behind."""
+
+import json
+
+import pytest
+
+pytestmark = pytest.mark.molecule
+
+
+@pytest.fixture
+def app(hosts):
+    return hosts["app1"]
+
+
+@pytest.fixture
+def db(hosts):
+    return hosts["db1"]
+
+
+def test_release_installed_offline_readable_by_the_service_group_only(app):
+    for version in ("1.0.0", "1.1.0"):
+        release = app.file(f"/opt/voicenote/releases/{version}")
+        assert (release.user, release.group, release.mode) == ("root", "voicenote", 0o750)
+        assert app.file(f"/opt/voicenote/releases/{version}/.installed").exists
+        pip = app.run(f"/opt/voicenote/releases/{version}/venv/bin/pip show voicenote-api")
+        assert f"Version: {version}" in pip.stdout
+
+
+def test_bluegreen_serves_1_1_0_and_keeps_1_0_0_idle(app):
+    upstream = app.file("/etc/nginx/voicenote/live-upstream.conf").content_string
+    live = "green" if "default green;" in upstream else "blue"
+    idle = {"blue": "green", "green": "blue"}[live]
+    assert app.file(f"/opt/voicenote/colors/{live}").linked_to == "/opt/voicenote/releases/1.1.0"
+    assert app.file(f"/opt/voicenote/colors/{idle}").linked_to == "/opt/voicenote/releases/1.0.0"
+    for color in (live, idle):
+        unit = app.service(f"voicenote@{color}")
+        assert unit.is_running and unit.is_enabled
+
+
+def test_healthcheck_answers_through_the_app_site(app, address):
+    health = json.loads(app.check_output(f"curl -sf http://{address('app1')}:8080/health"))
+    assert (health["status"], health["version"]) == ("ok", "1.1.0")
+
+
+def test_migrate_ran_once_per_release_with_a_backup(db):
+    records = [json.loads(line) for line in db.file("/var/lib/voicenote/migrations.jsonl")
+               .content_string.splitlines()]  # fmt: skip
+    assert [(r["release"], r["from"], r["to"]) for r in records] == [
+        ("1.0.0", [], ["0001"]),
+        ("1.1.0", ["0001"], ["0002"]),
+    ]
+    for record in records:
+        assert db.file(record["backup"]).exists
+
+
+def test_lock_is_released_and_every_run_audited(db):
+    assert not db.file("/var/lib/voicenote/deploy.lock").exists
+    audit = [json.loads(line) for line in db.file("/var/lib/voicenote/audit.jsonl")
+             .content_string.splitlines()]  # fmt: skip
+    assert {(r["operation"], r["to"], r["result"]) for r in audit} == {
+        ("deploy", "1.0.0", "succeeded"),
+        ("deploy", "1.1.0", "succeeded"),
+    }
