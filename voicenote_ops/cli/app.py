@@ -5,7 +5,18 @@ import sys
 import typer
 
 from voicenote_ops import __version__
-from voicenote_ops.cli import build, ci, deploy, inspect, lab, lock, ping, provision, rollback
+from voicenote_ops.cli import (
+    build,
+    ci,
+    deploy,
+    history,
+    inspect,
+    lab,
+    lock,
+    ping,
+    provision,
+    rollback,
+)
 from voicenote_ops.cli.output import err_console
 from voicenote_ops.errors import OpsError
 
@@ -25,6 +36,7 @@ build.register(app)
 deploy.register(app)
 rollback.register(app)
 inspect.register(app)
+history.register(app)
 
 
 def _version(value: bool) -> None:

@@ -13,7 +13,7 @@ ENVIRONMENT = typer.Argument(..., help="dev, staging, prod, or a lab's name.")
 JSON = typer.Option(False, "--json", help="Print one JSON document.")
 
 
-def _table(title: str, columns: tuple[str, ...], rows: list[tuple]) -> None:
+def table(title: str, columns: tuple[str, ...], rows: list[tuple]) -> None:
     table = Table(title=title, title_justify="left")
     for column in columns:
         table.add_column(column)
@@ -36,7 +36,7 @@ def register(app: typer.Typer) -> None:
         if json_output:
             print_json({"environment": name, **report.to_json()})
             return
-        _table(
+        table(
             f"status {name} (schema head: {','.join(report.schema_head) or 'none'})",
             ("host", "live", "version", "idle", "version", "idle running", "releases"),
             [
@@ -62,7 +62,7 @@ def register(app: typer.Typer) -> None:
                     else "idle" if release == host.idle_version else ""
                 )  # fmt: skip
                 rows.append((host.host, release, role))
-        _table(f"releases {name}", ("host", "release", "color"), rows)
+        table(f"releases {name}", ("host", "release", "color"), rows)
 
     @app.command("health")
     def health(environment: str = ENVIRONMENT, json_output: bool = JSON) -> None:
@@ -73,7 +73,7 @@ def register(app: typer.Typer) -> None:
         if json_output:
             print_json({"environment": env.name, "checks": checks})
         else:
-            _table(
+            table(
                 f"health {env.name}",
                 ("host", "what", "ok", "ready", "status", "version", "color"),
                 [
