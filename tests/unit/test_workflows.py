@@ -138,9 +138,7 @@ DEPLOY_SCENARIO_ROLES = {"release", "lock", "migrate", "bluegreen", "healthcheck
 
 def test_molecule_runs_every_scenario_and_every_role_has_one():
     matrix = workflow("ci.yml")["jobs"]["molecule"]["strategy"]["matrix"]["scenario"]
-    scenarios = sorted(
-        path.parent.name for path in (PROJECT / "molecule").glob("*/molecule.yml")
-    )
+    scenarios = sorted(path.parent.name for path in (PROJECT / "molecule").glob("*/molecule.yml"))
     assert matrix == scenarios
     roles = {path.name for path in (PROJECT / "roles").iterdir() if path.is_dir()}
     assert roles <= set(scenarios) | DEPLOY_SCENARIO_ROLES

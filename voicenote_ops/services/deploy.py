@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from voicenote_ops.bundle.manifest import Manifest
+from voicenote_ops.bundle.version import check_release_version
 from voicenote_ops.environments import Environment
 from voicenote_ops.runner import PlaybookRun, Progress, RunResult, run_playbook
 from voicenote_ops.services import requests
@@ -46,6 +47,7 @@ def prepare(
     lock_wait: int = 0,
 ) -> DeployRequest:
     """Every check that needs no host: refused input never reaches one."""
+    check_release_version(version)
     env = requests.environment_with_vault(environment)
     requests.release_version(env, version)
     path, manifest = requests.bundle(version, artifact)

@@ -4,13 +4,21 @@ The playbooks report their outcome (set_stats `voicenote_outcome`); a run that f
 host switched is contained by construction. Anything else is uncertain and needs attention.
 """
 
-from voicenote_ops.errors import ContainedFailure, GuardRefused, NeedsAttention, OpsError
+from voicenote_ops.errors import (
+    ContainedFailure,
+    GuardRefused,
+    InvalidInput,
+    NeedsAttention,
+    OpsError,
+)
 from voicenote_ops.runner import RunResult
 
 # Phases (first word of a play's name) in which no host has switched yet.
 BEFORE_SWITCH = frozenset({"verify", "lock", "plan", "guard", "upload", "migrate"})
 # Phases whose refusal is a guard's: nothing was changed, on purpose.
 GUARDS = frozenset({"lock", "guard"})
+# The phase that checks the request on the controller, before any host is contacted.
+CHECKS = "verify"
 CONTROLLER = "localhost"
 
 
@@ -28,6 +36,9 @@ def failure_of(action: str, result: RunResult) -> OpsError | None:
         for host, outcome in result.hosts.items()
         if (outcome.failed_task or outcome.unreachable) and phase(outcome.failed_play) != "report"
     }
+    invalid = [o.message for o in failed.values() if phase(o.failed_play) == CHECKS]
+    if invalid:
+        return InvalidInput(f"{action} was refused: {invalid[0]}", "No host was contacted.")
     refused = [
         (phase(o.failed_play), o.message) for o in failed.values() if phase(o.failed_play) in GUARDS
     ]

@@ -6,6 +6,10 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from ansible.constants import DEFAULT_VAULT_ID_MATCH
+from ansible.errors import AnsibleError
+from ansible.parsing.vault import VaultLib, VaultSecret, is_encrypted
+
 from voicenote_ops.bundle import verify_bundle
 from voicenote_ops.bundle.manifest import Manifest, bundle_file_name
 from voicenote_ops.bundle.version import check_release_version
@@ -17,6 +21,7 @@ BUNDLE_NAME = "voicenote-api"
 
 
 def environment_with_vault(name: str) -> Environment:
+    """The environment, once its vault password is there and opens every vault it has."""
     environment = resolve(name)
     password = environment.vault_password_file
     if password is None or not password.is_file():
@@ -26,7 +31,26 @@ def environment_with_vault(name: str) -> Environment:
             "Set VOICENOTE_VAULT_PASSWORD_FILE to a file holding it, or put it in "
             f"~/.config/voicenote-ops/{environment.name}.vault-password (mode 0600).",
         )
+    check_vault_password(environment.inventory, password)
     return environment
+
+
+def check_vault_password(inventory: Path, password_file: Path) -> None:
+    """Open every vault file of the inventory in memory: a wrong password is refused here,
+    before any host is contacted, not half-way through a run."""
+    vault = VaultLib([(DEFAULT_VAULT_ID_MATCH, VaultSecret(password_file.read_bytes().strip()))])
+    for path in sorted(inventory.glob("group_vars/**/*.yml")):
+        content = path.read_bytes()
+        if not is_encrypted(content):
+            continue
+        try:
+            vault.decrypt(content)
+        except AnsibleError:
+            raise InvalidInput(
+                f"The vault password in {password_file} does not open {path.name} "
+                f"({path.parent.relative_to(inventory)}).",
+                "Use the environment's vault password (VOICENOTE_VAULT_PASSWORD_FILE).",
+            ) from None
 
 
 def release_version(environment: Environment, version: str) -> str:

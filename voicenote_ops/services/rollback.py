@@ -2,12 +2,15 @@
 
 from collections.abc import Callable
 
+from voicenote_ops.bundle.version import check_release_version
 from voicenote_ops.environments import Environment
 from voicenote_ops.runner import PlaybookRun, Progress, RunResult, run_playbook
 from voicenote_ops.services import requests
 
 
 def prepare(environment: str, to: str | None) -> tuple[Environment, str | None]:
+    if to is not None:
+        check_release_version(to)
     env = requests.environment_with_vault(environment)
     if to is not None:
         requests.release_version(env, to)
