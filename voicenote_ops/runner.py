@@ -128,8 +128,13 @@ def _message(result: dict) -> str:
 
 
 class _EventCollector:
-    def __init__(self, on_progress: Callable[[Progress], None]) -> None:
+    def __init__(
+        self,
+        on_progress: Callable[[Progress], None],
+        on_output: Callable[[str], None] | None = None,
+    ) -> None:
         self.on_progress = on_progress
+        self.on_output = on_output
         self.hosts: dict[str, HostOutcome] = {}
         self.reported: dict[str, Any] = {}
         self.play = ""
@@ -139,6 +144,8 @@ class _EventCollector:
     def __call__(self, event: dict) -> bool:
         kind = event.get("event", "")
         data = event.get("event_data") or {}
+        if self.on_output is not None and event.get("stdout"):
+            self.on_output(event["stdout"])
         if kind in ("verbose", "error") and event.get("stdout", "").strip():
             self.last_lines.append(event["stdout"].strip())
         if kind == "playbook_on_play_start":
@@ -179,10 +186,13 @@ class _EventCollector:
 
 
 def run_playbook(
-    request: PlaybookRun, on_progress: Callable[[Progress], None] = lambda _: None
+    request: PlaybookRun,
+    on_progress: Callable[[Progress], None] = lambda _: None,
+    on_output: Callable[[str], None] | None = None,
 ) -> RunResult:
+    """Run the playbook; ansible's own output goes to on_output (e.g. with --verbose), if given."""
     project = project_dir()
-    collector = _EventCollector(on_progress)
+    collector = _EventCollector(on_progress, on_output)
     private_dir = tempfile.mkdtemp(prefix="voicenote-ops-run-")
     os.chmod(private_dir, 0o700)
     started = time.monotonic()

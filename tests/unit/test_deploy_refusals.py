@@ -57,14 +57,3 @@ def test_prod_takes_only_final_releases(cli, tmp_path):
         env={"VOICENOTE_VAULT_PASSWORD_FILE": str(password)},
     )  # fmt: skip
     assert_refused(result, ExitCode.INVALID, "takes only final releases")
-
-
-@pytest.mark.integration  # builds a real bundle (the app's wheelhouse comes from PyPI)
-def test_prod_asks_for_confirmation_and_without_a_terminal_refuses(cli, tmp_path, release_bundle):
-    password = tmp_path / "password"
-    password.write_text("x\n")
-    result = cli(
-        "deploy", "prod", "--version", "1.0.0", "--artifact", str(release_bundle("1.0.0")),
-        env={"VOICENOTE_VAULT_PASSWORD_FILE": str(password)},
-    )  # fmt: skip
-    assert_refused(result, ExitCode.INVALID, "needs confirmation", "--yes")

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import typer
 
-from voicenote_ops.cli.output import console, print_json
+from voicenote_ops.cli.output import console, print_json, show_output
 from voicenote_ops.cli.progress import live_progress
 from voicenote_ops.cli.summary import show_run
 from voicenote_ops.errors import InvalidInput
@@ -28,6 +28,9 @@ def register(app: typer.Typer) -> None:
         lock_wait: int = typer.Option(
             0, "--lock-wait", help="Seconds to wait for the deploy lock (default: refuse at once)."
         ),
+        verbose: int = typer.Option(
+            0, "--verbose", "-v", count=True, help="Ansible's verbosity (-vvvv: the most)."
+        ),
         yes: bool = typer.Option(False, "--yes", help="Do not ask for confirmation."),
         json_output: bool = typer.Option(False, "--json", help="Print one JSON document."),
     ) -> None:
@@ -37,11 +40,11 @@ def register(app: typer.Typer) -> None:
                 "--batch-size must be at least 1 and --lock-wait at least 0.", "Fix the number."
             )
         request = service.prepare(
-            environment, version, artifact, stop_previous, batch_size, lock_wait
+            environment, version, artifact, stop_previous, batch_size, lock_wait, verbose
         )
         requests.consent(request.environment, f"Deploy {version}", yes, typer.confirm)
         with live_progress(f"deploy {version} to {request.environment.name}") as on_progress:
-            result = service.deploy(request, on_progress)
+            result = service.deploy(request, on_progress, show_output if verbose else None)
         if json_output:
             print_json(
                 {"environment": request.environment.name, "version": version, **result.to_json()}

@@ -20,6 +20,7 @@ class DeployRequest:
     stop_previous: bool = False
     batch_size: int = 1
     lock_wait: int = 0
+    verbosity: int = 0
 
     def playbook_run(self, playbook: str = "deploy.yml") -> PlaybookRun:
         """The documented variables of deploy.yml: what CI would pass with -e."""
@@ -35,6 +36,7 @@ class DeployRequest:
                 "voicenote_env_name": self.environment.name,
             },
             vault_password_file=self.environment.vault_password_file,
+            verbosity=self.verbosity,
         )
 
 
@@ -45,14 +47,21 @@ def prepare(
     stop_previous: bool = False,
     batch_size: int = 1,
     lock_wait: int = 0,
+    verbosity: int = 0,
 ) -> DeployRequest:
     """Every check that needs no host: refused input never reaches one."""
     check_release_version(version)
     env = requests.environment_with_vault(environment)
     requests.release_version(env, version)
     path, manifest = requests.bundle(version, artifact)
-    return DeployRequest(env, version, path, manifest, stop_previous, batch_size, lock_wait)
+    return DeployRequest(
+        env, version, path, manifest, stop_previous, batch_size, lock_wait, verbosity
+    )
 
 
-def deploy(request: DeployRequest, on_progress: Callable[[Progress], None]) -> RunResult:
-    return run_playbook(request.playbook_run(), on_progress=on_progress)
+def deploy(
+    request: DeployRequest,
+    on_progress: Callable[[Progress], None],
+    on_output: Callable[[str], None] | None = None,
+) -> RunResult:
+    return run_playbook(request.playbook_run(), on_progress=on_progress, on_output=on_output)

@@ -26,8 +26,8 @@ class Report(http.server.BaseHTTPRequestHandler):
             "uid": os.getuid(),
             "color": os.environ.get("DEPLOYMENT_COLOR"),
             "port": os.environ.get("PORT"),
-            "credential_has_database_url": "DATABASE_URL=" in open(
-                os.path.join(os.environ["CREDENTIALS_DIRECTORY"], "voicenote.env")).read(),
+            "settings_file_has_database_url": "DATABASE_URL=" in open(
+                os.environ["VOICENOTE_ENV_FILE"]).read(),
             "database_url_in_environment": "DATABASE_URL" in os.environ,
             "writable": {p: writable(p) for p in ("/opt/voicenote", "/etc", "/tmp", "/root")},
         }).encode()
@@ -84,8 +84,8 @@ def test_color_runs_as_the_service_user_with_its_settings(running_blue):
     data = json.loads(report.stdout)
     assert data["uid"] == running_blue.user("voicenote").uid
     assert (data["color"], data["port"]) == ("blue", "8001")
-    # The secrets arrive as a credential file readable by the service alone, never in environ.
-    assert data["credential_has_database_url"] and not data["database_url_in_environment"]
+    # The secrets arrive as a file the service reads itself, never in its environment.
+    assert data["settings_file_has_database_url"] and not data["database_url_in_environment"]
 
 
 def test_sandbox_allows_writes_only_to_its_private_tmp(running_blue):

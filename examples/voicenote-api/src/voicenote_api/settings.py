@@ -2,9 +2,9 @@
 
 Secrets (DATABASE_URL, REDIS_URL hold passwords) should not travel in the process environment,
 where /proc/PID/environ and child processes see them. The file is the env file the deploy
-writes: systemd hands it over as a credential (LoadCredential=voicenote.env:...), readable by
-this service alone, or $VOICENOTE_ENV_FILE names it (the migration command). Variables set in
-the environment override the file's.
+writes: $VOICENOTE_ENV_FILE names it (the systemd unit and the migration command set it), or
+systemd hands it over as a credential ($CREDENTIALS_DIRECTORY/voicenote.env, LoadCredential=).
+Variables set in the environment override the file's.
 """
 
 import os

@@ -1,0 +1,118 @@
+"""Secrets hygiene: the lab vault's secrets (canaries: their values are known only through the
+vault) appear nowhere after a deploy at the highest verbosity, and never in any process's argv
+or environment on the controller or the hosts while it runs. A positive control finds them in
+the host's env file, where they belong."""
+
+import os
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.conftest import PROJECT
+from tests.integration.deploys import DEPLOY_LAB, deploy
+from voicenote_ops.lab import podman
+
+pytestmark = [pytest.mark.integration, pytest.mark.security]
+
+HOSTS = ("lb1", "app1", "app2", "db1")
+# Reads the secrets to look for on stdin, so they are in no argv of its own.
+HOST_SCAN = "grep -l -F -f /dev/stdin /proc/[0-9]*/cmdline /proc/[0-9]*/environ 2>/dev/null"
+
+
+def canaries() -> list[bytes]:
+    vault = PROJECT / "inventories" / "lab" / "group_vars" / "all" / "vault.yml"
+    decrypted = subprocess.run(
+        [str(Path(sys.executable).parent / "ansible-vault"), "view", "--vault-password-file",
+         str(PROJECT / "inventories" / "lab" / "vault-password.txt"), str(vault)],
+        capture_output=True, check=True,
+    )  # fmt: skip
+    values = yaml.safe_load(decrypted.stdout).values()
+    found = [str(value).encode() for value in values if len(str(value)) >= 12]
+    assert found, "the lab vault holds no secret long enough to look for"
+    return found
+
+
+def controller_scan(secrets: list[bytes]) -> list[str]:
+    hits = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit() or proc.name == str(os.getpid()):
+            continue
+        for part in ("cmdline", "environ"):
+            try:
+                data = (proc / part).read_bytes()
+            except OSError:
+                continue
+            hits += [f"controller pid {proc.name} {part}" for s in secrets if s in data]
+    return hits
+
+
+def host_scan(secrets: list[bytes], host: str) -> list[str]:
+    _, out = podman.run(
+        ["podman", "exec", "-i", f"vnops-{DEPLOY_LAB}-{host}", "sh", "-c", HOST_SCAN],
+        stdin=b"\n".join(secrets) + b"\n",
+        check=False,
+    )
+    return [f"{host} {line}" for line in out.split() if "/self/" not in line]
+
+
+def files_holding(secrets: list[bytes], *roots: Path) -> list[str]:
+    hits = []
+    for root in roots:
+        for path in root.rglob("*") if root.is_dir() else []:
+            try:
+                data = path.read_bytes() if path.is_file() else b""
+            except OSError:
+                continue
+            hits += [str(path) for s in secrets if s in data]
+    return hits
+
+
+def test_no_secret_leaks_during_and_after_a_verbose_deploy(deploy_lab, tmp_path):
+    secrets = canaries()
+    run_tmp = tmp_path / "tmp"
+    run_tmp.mkdir()
+    found: list[str] = []
+    done = threading.Event()
+
+    def sample() -> None:
+        while not done.is_set():
+            found.extend(controller_scan(secrets))
+            for host in HOSTS:
+                found.extend(host_scan(secrets, host))
+            # The runner's private data dir and every temp file, while they exist.
+            found.extend(files_holding(secrets, run_tmp))
+
+    sampler = threading.Thread(target=sample)
+    sampler.start()
+    try:
+        result = deploy(deploy_lab("1.1.0"), "1.1.0", "-vvvv", env={"TMPDIR": str(run_tmp)})
+    finally:
+        done.set()
+        sampler.join()
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "Loading collection" in result.stderr or "ESTABLISH SSH" in result.stderr, "not -vvvv"
+    output = (result.stdout + result.stderr).encode()
+    found += ["CLI output" for s in secrets if s in output]
+    home = Path.home()
+    found += files_holding(
+        secrets, run_tmp, home / ".ansible", home / ".cache" / "voicenote-ops",
+        Path(os.environ["VOICENOTE_OPS_STATE"]),
+    )  # fmt: skip
+    assert found == []
+
+
+def test_positive_control_the_secrets_are_in_the_host_env_file(deploy_lab):
+    secrets = canaries()
+    _, env_file = podman.run(
+        ["podman", "exec", f"vnops-{DEPLOY_LAB}-app1", "cat", "/opt/voicenote/shared/voicenote.env"]
+    )
+    assert any(secret in env_file.encode() for secret in secrets)
+    _, mode = podman.run(
+        ["podman", "exec", f"vnops-{DEPLOY_LAB}-app1", "stat", "-c", "%U:%G %a",
+         "/opt/voicenote/shared/voicenote.env"]
+    )  # fmt: skip
+    assert mode.strip() == "root:voicenote 640"
