@@ -12,15 +12,15 @@ from rich.text import Text
 
 from voicenote_ops.cli.output import err_console
 from voicenote_ops.runner import Progress
+from voicenote_ops.services.outcome import phase
 
 _SHOWN_STATUSES = {"changed", "failed", "unreachable"}
 
 
 def _line(started: float, step: Progress) -> str:
     elapsed = f"[{time.monotonic() - started:6.1f}s]"
-    # A play's name starts with its phase ("upload: install ..."); the phase is enough here.
-    phase = step.play.split(":", 1)[0]
-    where = f"{phase}: {step.task}" if phase else step.task
+    # A play's name starts with its phase ("Upload: install ..."); the phase is enough here.
+    where = f"{phase(step.play)}: {step.task}" if step.play else step.task
     return f"{elapsed} {where}" + (f"  {step.host}: {step.status}" if step.host else "")
 
 

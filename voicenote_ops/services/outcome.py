@@ -17,13 +17,15 @@ from voicenote_ops.runner import RunResult
 BEFORE_SWITCH = frozenset({"verify", "lock", "plan", "guard", "upload", "migrate"})
 # Phases whose refusal is a guard's: nothing was changed, on purpose.
 GUARDS = frozenset({"lock", "guard"})
+# How the lock module says that someone else holds the lease.
+LOCK_HELD = "holds the deploy lock"
 # The phase that checks the request on the controller, before any host is contacted.
 CHECKS = "verify"
 CONTROLLER = "localhost"
 
 
 def phase(play: str | None) -> str:
-    return (play or "").split(":", 1)[0].strip() or "unknown"
+    return (play or "").split(":", 1)[0].strip().lower() or "unknown"
 
 
 def failure_of(action: str, result: RunResult) -> OpsError | None:
@@ -46,12 +48,16 @@ def failure_of(action: str, result: RunResult) -> OpsError | None:
         refused.insert(0, (reported["phase"], reported.get("message")))
     if refused:
         guard, message = refused[0]
-        hint = (
-            " Wait (--lock-wait SECONDS) or see `voicenote-ops lock status ENV`."
-            if guard == "lock"
-            else ""
+        if guard == "lock" and LOCK_HELD not in (message or ""):
+            return NeedsAttention(
+                f"{action} could not take the deploy lock: {message}",
+                "Nothing changed. Check the db host with `voicenote-ops ping ENV`.",
+            )
+        hint = " Wait (--lock-wait SECONDS) or see `voicenote-ops lock status ENV`."
+        return GuardRefused(
+            f"{action} was refused: {message}",
+            "Nothing changed." + (hint if guard == "lock" else ""),
         )
-        return GuardRefused(f"{action} was refused: {message}", f"Nothing changed.{hint}")
     if reported and result.reported.get("voicenote_outcome") == "contained":
         return ContainedFailure(
             f"{action} failed on {reported.get('host')} in phase {reported.get('phase')} at "
