@@ -4,12 +4,14 @@ import os
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
+from typing import Any
 
 from voicenote_ops.errors import InvalidInput
 from voicenote_ops.inventory import check_inventory
 from voicenote_ops.lab.state import LabFiles, known_lab_names
 from voicenote_ops.names import REAL_ENVIRONMENTS, check_name
 from voicenote_ops.paths import project_dir
+from voicenote_ops.runner import PlaybookRun
 
 # A file holding the vault password (CI writes its secret there); overrides the defaults below.
 VAULT_PASSWORD_FILE_ENV = "VOICENOTE_VAULT_PASSWORD_FILE"  # noqa: S105 # nosec B105 - a name
@@ -29,6 +31,15 @@ class Environment:
     inventory: Path
     # Whose variables and rules apply: the environment itself, or what a lab is `--like`.
     rules: str
+
+    def playbook_run(self, playbook: str, **options: Any) -> PlaybookRun:
+        """A run of one of the project's playbooks on this environment, with its vault."""
+        return PlaybookRun(
+            playbook=playbook,
+            inventories=(self.inventory,),
+            vault_password_file=self.vault_password_file,
+            **options,
+        )
 
     @property
     def vault_password_file(self) -> Path | None:

@@ -24,9 +24,8 @@ class DeployRequest:
 
     def playbook_run(self, playbook: str = "deploy.yml") -> PlaybookRun:
         """The documented variables of deploy.yml: what CI would pass with -e."""
-        return PlaybookRun(
-            playbook=playbook,
-            inventories=(self.environment.inventory,),
+        return self.environment.playbook_run(
+            playbook,
             extravars={
                 "voicenote_version": self.version,
                 "voicenote_artifact": str(self.artifact),
@@ -35,7 +34,6 @@ class DeployRequest:
                 "voicenote_lock_wait": self.lock_wait,
                 "voicenote_env_name": self.environment.name,
             },
-            vault_password_file=self.environment.vault_password_file,
             verbosity=self.verbosity,
         )
 

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from voicenote_ops.environments import Environment
 from voicenote_ops.errors import NeedsAttention
 from voicenote_ops.paths import state_dir
-from voicenote_ops.runner import PlaybookRun, Progress, run_playbook
+from voicenote_ops.runner import Progress, run_playbook
 
 
 def local_history(environment: Environment, lines: int) -> list[dict]:
@@ -22,12 +22,7 @@ def host_history(
 ) -> list[dict]:
     """The lock host's trail: every run, from whichever machine or CI job made it."""
     result = run_playbook(
-        PlaybookRun(
-            playbook="history.yml",
-            inventories=(environment.inventory,),
-            extravars={"voicenote_history_lines": lines},
-            vault_password_file=environment.vault_password_file,
-        ),
+        environment.playbook_run("history.yml", extravars={"voicenote_history_lines": lines}),
         on_progress=on_progress,
     )
     if not result.succeeded:

@@ -6,16 +6,12 @@ from dataclasses import dataclass, field
 
 from voicenote_ops.environments import Environment
 from voicenote_ops.errors import NeedsAttention
-from voicenote_ops.runner import PlaybookRun, Progress, RunResult, run_playbook
+from voicenote_ops.runner import Progress, RunResult, run_playbook
 
 
 def _run(environment: Environment, playbook: str, on_progress) -> RunResult:
     return run_playbook(
-        PlaybookRun(
-            playbook=playbook,
-            inventories=(environment.inventory,),
-            vault_password_file=environment.vault_password_file,
-        ),
+        environment.playbook_run(playbook),
         on_progress=on_progress,
     )
 

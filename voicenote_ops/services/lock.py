@@ -4,7 +4,7 @@ from collections.abc import Callable
 
 from voicenote_ops.environments import Environment
 from voicenote_ops.errors import NeedsAttention
-from voicenote_ops.runner import PlaybookRun, Progress, run_playbook
+from voicenote_ops.runner import Progress, run_playbook
 
 
 def lease(
@@ -12,12 +12,7 @@ def lease(
 ) -> dict | None:
     """The live lease (status) or the one broken (release); None when there is none."""
     result = run_playbook(
-        PlaybookRun(
-            playbook="lock.yml",
-            inventories=(environment.inventory,),
-            extravars={"voicenote_lock_action": action},
-            vault_password_file=environment.vault_password_file,
-        ),
+        environment.playbook_run("lock.yml", extravars={"voicenote_lock_action": action}),
         on_progress=on_progress,
     )
     if not result.succeeded:

@@ -4,7 +4,7 @@ from collections.abc import Callable
 
 from voicenote_ops.bundle.version import check_release_version
 from voicenote_ops.environments import Environment
-from voicenote_ops.runner import PlaybookRun, Progress, RunResult, run_playbook
+from voicenote_ops.runner import Progress, RunResult, run_playbook
 from voicenote_ops.services import requests
 
 
@@ -25,16 +25,14 @@ def rollback(
     on_progress: Callable[[Progress], None],
 ) -> RunResult:
     return run_playbook(
-        PlaybookRun(
-            playbook="rollback.yml",
-            inventories=(environment.inventory,),
+        environment.playbook_run(
+            "rollback.yml",
             extravars={
                 "voicenote_rollback_to": to or "",
                 "voicenote_lock_wait": lock_wait,
                 "voicenote_allow_downgrade": downgrade,
                 "voicenote_env_name": environment.name,
             },
-            vault_password_file=environment.vault_password_file,
         ),
         on_progress=on_progress,
     )
