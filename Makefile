@@ -1,7 +1,7 @@
 # The CI/CD strategy's commands, run against a lab of real hosts on this machine.
 # `make help` lists them. Every target runs one command; prerequisites chain the rest, and the
 # CI workflows call these same targets, so what passes here passes there.
-# Targets marked [later] call a voicenote-ops command that docs/cicd.md lists as still to come.
+# Targets marked [later] call a voicenote-ops command that is still to come (docs/cicd.md).
 
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
@@ -69,7 +69,7 @@ down: ## Remove the lab's hosts, network and files
 	$(OPS) lab down --name $(LAB)
 
 .PHONY: provision
-provision: up ## [later] Provision the lab's hosts (voicenote-ops provision)
+provision: up ## Provision the lab's hosts (voicenote-ops provision)
 	$(OPS) provision $(LAB) --yes
 
 .PHONY: build
@@ -77,11 +77,11 @@ build: ## Build the release bundle dist/voicenote-api-VERSION.tar.gz
 	$(OPS) build $(APP_DIR) --version $(VERSION)
 
 .PHONY: deploy
-deploy: provision build ## [later] Deploy VERSION to the lab (voicenote-ops deploy)
+deploy: provision build ## Deploy VERSION to the lab (voicenote-ops deploy)
 	$(OPS) deploy $(LAB) --version $(VERSION) --artifact dist/voicenote-api-$(VERSION).tar.gz --yes
 
 .PHONY: dev
-dev: deploy ## [later] The whole loop: lab up, provision, build, deploy, health check
+dev: deploy ## The whole loop: lab up, provision, build, deploy, health check
 	$(OPS) health $(LAB)
 
 .PHONY: restart
@@ -93,19 +93,19 @@ logs: ## Follow every log of one lab host (HOST=app1)
 	$(OPS) lab ssh --name $(LAB) $(HOST) -- sudo journalctl --follow
 
 .PHONY: logs-api
-logs-api: ## Follow the API's logs on one lab host (HOST=app1)
-	$(OPS) lab ssh --name $(LAB) $(HOST) -- sudo journalctl --follow --unit "'voicenote@*'"
+logs-api: ## Follow the API's logs (both colors) on one lab host (HOST=app1)
+	$(OPS) lab ssh --name $(LAB) $(HOST) -- sudo tail -F /var/log/voicenote/blue.log /var/log/voicenote/green.log
 
 .PHONY: ping
 ping: ## Every lab host: reachable over SSH, Python, sudo
 	$(OPS) ping $(LAB)
 
 .PHONY: health
-health: ping ## [later] Health check: SSH reachability, then the API's health endpoints
+health: ping ## Health check: SSH reachability, then the API's health endpoints
 	$(OPS) health $(LAB)
 
 .PHONY: demo
-demo: ## The main job: install, a prod-shaped lab, checked over SSH
+demo: ## The main job: a provisioned prod-shaped lab, the example app deployed 1.0.0 then 1.1.0
 	bash scripts/demo.sh
 
 .PHONY: bench

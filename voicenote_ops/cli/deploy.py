@@ -4,13 +4,40 @@ from pathlib import Path
 
 import typer
 
+from voicenote_ops.cli.inspect import table
 from voicenote_ops.cli.output import console, print_json, show_output
 from voicenote_ops.cli.progress import live_progress
 from voicenote_ops.cli.summary import show_run
 from voicenote_ops.errors import InvalidInput
 from voicenote_ops.services import deploy as service
-from voicenote_ops.services import requests
+from voicenote_ops.services import plan, requests
 from voicenote_ops.services.outcome import failure_of
+
+
+def show_plan(request: service.DeployRequest, json_output: bool) -> None:
+    with live_progress(f"plan {request.version} on {request.environment.name}") as on_progress:
+        found = plan.plan(request, on_progress)
+    if json_output:
+        print_json(found.to_json())
+        return
+    table(
+        f"plan: deploy {found.version} to {found.environment}",
+        ("host", "serves", "to", "action", "env added", "env changed", "env removed"),
+        [
+            (h.host, h.serves, h.to, h.action, " ".join(h.env_added) or "-",
+             " ".join(h.env_changed) or "-", " ".join(h.env_removed) or "-")
+            for h in found.hosts
+        ],
+    )  # fmt: skip
+    pending = ", ".join(
+        m["revision"] + (" (backward compatible)" if m["backward_compatible"] else " (contract)")
+        for m in found.pending
+    )
+    console.print(
+        f"schema: at {','.join(found.schema_current) or 'no revision'}; {found.schema_decision}"
+        f"{': ' + pending if pending else ''}. {found.schema_message}"
+    )
+    console.print("nothing was changed (plan only); env values are never shown.")
 
 
 def register(app: typer.Typer) -> None:
@@ -31,6 +58,9 @@ def register(app: typer.Typer) -> None:
         verbose: int = typer.Option(
             0, "--verbose", "-v", count=True, help="Ansible's verbosity (-vvvv: the most)."
         ),
+        plan_only: bool = typer.Option(
+            False, "--plan", help="Show what the deploy would change; touch nothing."
+        ),
         yes: bool = typer.Option(False, "--yes", help="Do not ask for confirmation."),
         json_output: bool = typer.Option(False, "--json", help="Print one JSON document."),
     ) -> None:
@@ -42,6 +72,9 @@ def register(app: typer.Typer) -> None:
         request = service.prepare(
             environment, version, artifact, stop_previous, batch_size, lock_wait, verbose
         )
+        if plan_only:
+            show_plan(request, json_output)
+            return
         requests.consent(request.environment, f"Deploy {version}", yes, typer.confirm)
         with live_progress(f"deploy {version} to {request.environment.name}") as on_progress:
             result = service.deploy(request, on_progress, show_output if verbose else None)
