@@ -36,6 +36,22 @@ def test_deploy_serves_1_0_0_through_the_load_balancer(lab):
     )
 
 
+def test_plan_shows_the_upgrade_and_touches_nothing(lab):
+    before = fleet_status()
+    result = deploy(lab["1.1.0"], "1.1.0", "--plan")
+    assert result.returncode == 0, result.stderr
+    planned = json.loads(result.stdout)
+    assert {(h["host"], h["serves"], h["to"], h["action"]) for h in planned["hosts"]} == {
+        (host, "1.0.0", "1.1.0", "start") for host in APP_HOSTS
+    }
+    assert all(
+        h["env_added"] == h["env_changed"] == h["env_removed"] == [] for h in planned["hosts"]
+    )
+    assert planned["schema_current"] == ["0001"] and planned["schema_decision"] == "upgrade"
+    assert planned["pending"] == [{"revision": "0002", "backward_compatible": True}]
+    assert fleet_status() == before
+
+
 def test_upgrade_migrates_once_backs_up_and_keeps_the_notes(lab):
     result = deploy(lab["1.1.0"], "1.1.0")
     assert result.returncode == 0, result.stderr
