@@ -98,7 +98,7 @@ def test_manifests_declare_heads_and_compatibility(releases: dict[str, Installed
     assert summary("1.0.0") == ("1.0.0", ("0001",), [("0001", True)])
     assert summary("1.1.0") == ("1.1.0", ("0002",), [("0001", True), ("0002", True)])
     assert summary("broken-migration")[1] == ("0003",)
-    assert summary("broken-ready")[0] == "1.2.0"
+    assert summary("broken-ready")[0] == "1.2.2"
 
 
 def test_health_works_without_database_or_redis(

@@ -100,7 +100,7 @@ def test_deploying_the_live_version_changes_nothing(lab):
 
 
 def test_a_release_that_never_gets_ready_is_contained(lab):
-    result = deploy(lab["broken-ready"], "1.2.0")
+    result = deploy(lab["broken-ready"], "1.2.2")
     assert result.returncode == ExitCode.CONTAINED, result.stderr
     assert "switch" in result.stderr and "app1" in result.stderr
     assert served_version() == "1.0.0"

@@ -43,14 +43,14 @@ def assert_fleet_serves(version: str, schema: list[str]) -> None:
 
 
 def test_a_release_that_does_not_start_is_contained(bundles):
-    result = deploy(bundles["broken-start"], "1.2.0")
+    result = deploy(bundles["broken-start"], "1.2.1")
     assert result.returncode == ExitCode.CONTAINED, result.stderr
     assert "phase switch" in result.stderr and "app1" in result.stderr
     assert_fleet_serves("1.1.0", ["0002"])
 
 
 def test_a_migration_that_raises_leaves_the_schema_at_its_head(bundles):
-    result = deploy(bundles["broken-migration"], "1.2.0")
+    result = deploy(bundles["broken-migration"], "1.2.3")
     assert result.returncode == ExitCode.CONTAINED, result.stderr
     assert "phase migrate" in result.stderr
     assert_fleet_serves("1.1.0", ["0002"])

@@ -24,7 +24,6 @@ RELEASES_DIR = Path(__file__).resolve().parent
 APP_DIR = RELEASES_DIR.parent
 PATCHES_DIR = RELEASES_DIR / "patches"
 NOTE_LANGUAGE = "1.1.0-note-language.patch"
-BROKEN_VERSION = "1.2.0"
 
 
 @dataclass(frozen=True)
@@ -47,18 +46,19 @@ RELEASES = {
         "Renames the notes' title column (contract migration 0003, not backward compatible):"
         " 1.1.0's code cannot run on its schema.",
     ),
+    # Each broken release has a version of its own: an installed release is never replaced.
     "broken-start": Release(
-        BROKEN_VERSION,
+        "1.2.1",
         (NOTE_LANGUAGE, "broken-start.patch"),
         "The process exits at startup: it imports a module the release does not ship.",
     ),
     "broken-ready": Release(
-        BROKEN_VERSION,
+        "1.2.2",
         (NOTE_LANGUAGE, "broken-ready.patch"),
         "/health answers but /ready is always 503: it checks a table no migration creates.",
     ),
     "broken-migration": Release(
-        BROKEN_VERSION,
+        "1.2.3",
         (NOTE_LANGUAGE, "broken-migration.patch"),
         "Migration 0003 raises after adding a column; the upgrade is rolled back.",
     ),

@@ -1,0 +1,1 @@
+"""Load against a lab's load balancer: a fixed-rate keep-alive client and its report."""
