@@ -4,7 +4,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from voicenote_ops.environments import Environment
-from voicenote_ops.runner import PlaybookRun, Progress, RunResult, run_playbook
+from voicenote_ops.runner import Progress, RunResult, run_playbook
 
 # A reachability check must open new connections: a persisted ControlMaster socket would keep
 # answering for a host whose sshd is already gone.
@@ -30,11 +30,7 @@ def ping(
     environment: Environment, on_progress: Callable[[Progress], None]
 ) -> tuple[list[HostPing], RunResult]:
     result = run_playbook(
-        PlaybookRun(
-            playbook="ping.yml",
-            inventories=(environment.inventory,),
-            ssh_args=FRESH_CONNECTIONS,
-        ),
+        environment.playbook_run("ping.yml", ssh_args=FRESH_CONNECTIONS),
         on_progress=on_progress,
     )
     return [_host_ping(name, result) for name in sorted(result.hosts)], result
