@@ -76,6 +76,14 @@ def test_a_host_without_sshd_is_reported_unreachable(prod_lab, cli):
     assert "app2" in result.stderr
 
 
+def test_a_restarted_host_keeps_its_address(prod_lab, cli):
+    """Services bind to a host's private address: like a real server it keeps it on reboot."""
+    before = {h["name"]: h["private_address"] for h in lab_status(LAB)["hosts"]}
+    podman.run(["podman", "stop", "-t", "0", f"vnops-{LAB}-app1"])
+    podman.run(["podman", "start", f"vnops-{LAB}-app1"])
+    assert {h["name"]: h["private_address"] for h in lab_status(LAB)["hosts"]} == before
+
+
 def test_a_second_lab_runs_beside_the_first(prod_lab, cli):
     with lab_up("it-found-b", "--topology", "single") as status:
         assert [host["name"] for host in status["hosts"]] == ["node1"]

@@ -1,6 +1,7 @@
 """Lab operations: up (converge to the asked topology), down, status, ssh."""
 
 import io
+import ipaddress
 import json
 import socket
 import tarfile
@@ -29,7 +30,15 @@ def network_name(lab: str) -> str:
     return f"vnops-{lab}"
 
 
-def create_argv(lab: str, spec: HostSpec, image_tag: str) -> list[str]:
+def host_address(subnet: str, host: str) -> str:
+    """A fixed address per host name, as real servers keep theirs across reboots (nginx,
+    PostgreSQL and Redis bind to it): lb1 .10, node1 .11, db1 .20, appN .100+N."""
+    fixed = {"lb1": 10, "node1": 11, "db1": 20}
+    offset = fixed.get(host) or 100 + int(host.removeprefix("app"))
+    return str(ipaddress.ip_network(subnet)[offset])
+
+
+def create_argv(lab: str, spec: HostSpec, image_tag: str, address: str) -> list[str]:
     """A systemd host on the lab's own network, reachable only via 127.0.0.1 ports."""
     published = ["22"] + (["80", "443"] if spec.is_lb else [])
     argv = [
@@ -37,6 +46,7 @@ def create_argv(lab: str, spec: HostSpec, image_tag: str) -> list[str]:
         "--name", container_name(lab, spec.name),
         "--hostname", spec.name,
         "--network", network_name(lab),
+        "--ip", address,
         "--network-alias", spec.name,
         "--label", f"{podman.LABEL_LAB}={lab}",
         "--label", f"{podman.LABEL_HOST}={spec.name}",
@@ -214,13 +224,15 @@ def up(
             ["podman", "network", "create", "--label", f"{podman.LABEL_LAB}={lab}",
              network_name(lab)]
         )  # fmt: skip
+    _, network = podman.run(["podman", "network", "inspect", network_name(lab)])
+    subnet = json.loads(network)[0]["subnets"][0]["subnet"]
     host_keys = {}
     for spec in wanted:
         host_keys[spec.name] = files.ensure_key(files.host_key(spec.name), spec.name)
         container = container_name(lab, spec.name)
         if spec.name not in existing:
             progress(f"create {spec.name}")
-            podman.run(create_argv(lab, spec, image_tag))
+            podman.run(create_argv(lab, spec, image_tag, host_address(subnet, spec.name)))
             archive = _keys_archive(files.host_key(spec.name), authorized_key)
             podman.run(["podman", "cp", "-", f"{container}:/"], stdin=archive)
         if spec.name not in existing or existing[spec.name]["State"]["Status"] != "running":
