@@ -78,7 +78,9 @@ def _installed_releases(root):
     except OSError:
         return []
     markers = [os.path.join(folder, name, ".installed") for name in names]
-    installed = [(os.path.getmtime(m), n) for m, n in zip(markers, names) if os.path.isfile(m)]
+    installed = [
+        (os.path.getmtime(m), n) for m, n in zip(markers, names, strict=True) if os.path.isfile(m)
+    ]
     return [name for _, name in sorted(installed)]
 
 
@@ -86,7 +88,7 @@ def _active(colors):
     units = [f"voicenote@{color}.service" for color in colors]
     done = subprocess.run(["systemctl", "is-active", *units], capture_output=True, text=True)
     states = done.stdout.split()
-    return {color: state == "active" for color, state in zip(colors, states)}
+    return {color: state == "active" for color, state in zip(colors, states, strict=True)}
 
 
 def main():

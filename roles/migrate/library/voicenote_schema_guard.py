@@ -84,33 +84,48 @@ def decide(manifests, target, target_migrations, current, allow_downgrade):
     details = {"target_heads": heads, "current": sorted(current)}
     if set(current) <= known:
         decision = "current" if sorted(current) == heads else "upgrade"
-        return decision, f"The database is at {current or 'no revision'}; {target} knows it.", details
+        message = f"The database is at {current or 'no revision'}; {target} knows it."
+        return decision, message, details
     beyond = _beyond(current, known, graph)
     if beyond is None:
-        return "refused", (
-            f"The database is at {', '.join(current)}, which no installed release knows."
-        ), details
+        return (
+            "refused",
+            (f"The database is at {', '.join(current)}, which no installed release knows."),
+            details,
+        )
     incompatible = sorted(r for r in beyond if not graph[r].get("backward_compatible"))
     details["beyond"] = sorted(beyond)
     if not incompatible:
-        return "compatible", (
-            f"Release {target} runs on the current schema: every migration beyond its head "
-            f"({', '.join(sorted(beyond))}) is backward compatible."
-        ), details
+        return (
+            "compatible",
+            (
+                f"Release {target} runs on the current schema: every migration beyond its head "
+                f"({', '.join(sorted(beyond))}) is backward compatible."
+            ),
+            details,
+        )
     if allow_downgrade:
-        knowing = [v for v, m in manifests.items()
-                   if set(current) <= {x["revision"] for x in m["migrations"]}]
+        knowing = [
+            v
+            for v, m in manifests.items()
+            if set(current) <= {x["revision"] for x in m["migrations"]}
+        ]
         if not knowing:
-            return "refused", "No installed release knows the current schema to downgrade it.", details
+            message = "No installed release knows the current schema to downgrade it."
+            return "refused", message, details
         details["downgrade_release"] = knowing[-1]
         details["downgrade_to"] = heads
         return "downgrade", f"The schema will be downgraded to {', '.join(heads)}.", details
-    return "refused", (
-        f"Release {target}'s code does not know the schema the database is at "
-        f"({', '.join(current)}): migration(s) {', '.join(incompatible)} are not backward "
-        f"compatible. Ask for an explicit downgrade (--downgrade), taken after a backup, "
-        f"or deploy a release that knows the schema."
-    ), details
+    return (
+        "refused",
+        (
+            f"Release {target}'s code does not know the schema the database is at "
+            f"({', '.join(current)}): migration(s) {', '.join(incompatible)} are not backward "
+            f"compatible. Ask for an explicit downgrade (--downgrade), taken after a backup, "
+            f"or deploy a release that knows the schema."
+        ),
+        details,
+    )
 
 
 def main():

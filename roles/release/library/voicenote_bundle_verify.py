@@ -130,7 +130,7 @@ def main():
         )
     changed = sorted(p for p, digest in listed.items() if present[p] != digest)
     if changed:
-        module.fail_json(msg=f"These files do not match their sha256 in the manifest: {changed[:3]}.")
+        module.fail_json(msg=f"These files do not match the manifest's sha256: {changed[:3]}.")
     if python:
         host_tag = _python_tag(python)
         if manifest.get("python_tag") != host_tag:
