@@ -26,7 +26,8 @@ fi
 stamp=.venv/.bootstrap-$(sha256sum pyproject.toml | cut -c1-16)
 if [ ! -f "$stamp" ]; then
     echo "bootstrap: creating .venv and installing voicenote-ops[dev]"
-    python3 -m venv .venv
+    # --clear: a venv left half-installed by a killed run is made anew, not trusted.
+    python3 -m venv --clear .venv
     .venv/bin/pip install -q --upgrade pip
     .venv/bin/pip install -q -e '.[dev]'
     rm -f .venv/.bootstrap-*
