@@ -1,5 +1,6 @@
 """`voicenote-ops deploy ENV --version X.Y.Z`."""
 
+import dataclasses
 from pathlib import Path
 
 import typer
@@ -58,6 +59,11 @@ def register(app: typer.Typer) -> None:
         verbose: int = typer.Option(
             0, "--verbose", "-v", count=True, help="Ansible's verbosity (-vvvv: the most)."
         ),
+        override_promotion: str = typer.Option(
+            "",
+            "--override-promotion",
+            help="Deploy a release that never passed its promotion source; the reason is recorded.",
+        ),
         plan_only: bool = typer.Option(
             False, "--plan", help="Show what the deploy would change; touch nothing."
         ),
@@ -69,8 +75,11 @@ def register(app: typer.Typer) -> None:
             raise InvalidInput(
                 "--batch-size must be at least 1 and --lock-wait at least 0.", "Fix the number."
             )
-        request = service.prepare(
-            environment, version, artifact, stop_previous, batch_size, lock_wait, verbose
+        request = dataclasses.replace(
+            service.prepare(
+                environment, version, artifact, stop_previous, batch_size, lock_wait, verbose
+            ),
+            override_promotion=override_promotion,
         )
         if plan_only:
             show_plan(request, json_output)

@@ -21,6 +21,8 @@ class DeployRequest:
     batch_size: int = 1
     lock_wait: int = 0
     verbosity: int = 0
+    # The operator's recorded reason to deploy a release that never passed its promotion source.
+    override_promotion: str = ""
 
     def playbook_run(self, playbook: str = "deploy.yml") -> PlaybookRun:
         """The documented variables of deploy.yml: what CI would pass with -e."""
@@ -33,6 +35,11 @@ class DeployRequest:
                 "voicenote_stop_previous": self.stop_previous,
                 "voicenote_lock_wait": self.lock_wait,
                 "voicenote_env_name": self.environment.name,
+                **(
+                    {"voicenote_promotion_override": self.override_promotion}
+                    if self.override_promotion
+                    else {}
+                ),
             },
             verbosity=self.verbosity,
         )

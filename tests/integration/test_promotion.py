@@ -1,0 +1,53 @@
+"""The promotion guard, through the plain ansible-playbook path on the deploy lab given prod's
+rule (voicenote_promotion_from=staging): a commit no staging-like environment deployed is
+refused, one it deployed goes through, and an override is recorded."""
+
+import json
+
+import pytest
+
+from tests.integration.deploys import ansible_playbook, deploy
+from voicenote_ops.bundle import verify_bundle
+
+pytestmark = [pytest.mark.integration, pytest.mark.security]
+
+
+@pytest.fixture(scope="module")
+def bundle(deploy_lab):
+    built = deploy_lab("1.1.0")
+    assert deploy(built, "1.1.0").returncode == 0
+    return built
+
+
+def prod_rule_deploy(bundle, audit_dir, *extra: str):
+    return ansible_playbook(
+        "deploy.yml", "-e", "voicenote_version=1.1.0", "-e", f"voicenote_artifact={bundle}",
+        "-e", "voicenote_promotion_from=staging", "-e", f"voicenote_audit_dir={audit_dir}", *extra,
+    )  # fmt: skip
+
+
+def records(audit_dir) -> list[dict]:
+    return [json.loads(line) for line in (audit_dir / "it-deploy.jsonl").read_text().splitlines()]
+
+
+def test_a_commit_staging_never_ran_is_refused(bundle, tmp_path):
+    done = prod_rule_deploy(bundle, tmp_path)
+    assert done.returncode != 0
+    assert "was never deployed successfully to staging" in done.stdout
+    assert records(tmp_path)[-1]["result"] == "refused"
+
+
+def test_a_commit_staging_ran_goes_through(bundle, tmp_path):
+    commit = verify_bundle(bundle).source_commit
+    staging = {"format": 1, "operation": "deploy", "result": "succeeded", "rules": "staging",
+               "source_commit": commit, "environment": "staging", "to": "1.1.0"}  # fmt: skip
+    (tmp_path / "staging.jsonl").write_text(json.dumps(staging) + "\n")
+    done = prod_rule_deploy(bundle, tmp_path)
+    assert done.returncode == 0, done.stdout[-2000:]
+    assert records(tmp_path)[-1]["result"] == "succeeded"
+
+
+def test_an_override_is_recorded(bundle, tmp_path):
+    done = prod_rule_deploy(bundle, tmp_path, "-e", "voicenote_promotion_override=hotfix INC-42")
+    assert done.returncode == 0, done.stdout[-2000:]
+    assert records(tmp_path)[-1]["promotion_override"] == "hotfix INC-42"
