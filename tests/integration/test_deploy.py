@@ -115,3 +115,12 @@ def test_plain_ansible_playbook_gives_the_same_deploy(lab):
     assert done.returncode == 0, done.stdout[-3000:]
     assert served_version() == "1.1.0"
     assert all(host["live_version"] == "1.1.0" for host in fleet_status()["hosts"])
+
+
+def test_health_with_a_smoke_test_checks_every_color_host_and_the_load_balancer(lab):
+    result = run_cli("health", DEPLOY_LAB, "--smoke", "--json")
+    assert result.returncode == 0, result.stderr
+    checks = json.loads(result.stdout)["checks"]
+    assert {c["what"] for c in checks["lb1"]} == {"load balancer", "smoke test"}
+    assert all(c["ok"] for host in checks.values() for c in host)
+    assert {c["what"] for c in checks["app1"]} >= {"nginx app site", "color blue", "color green"}

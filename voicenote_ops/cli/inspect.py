@@ -65,11 +65,17 @@ def register(app: typer.Typer) -> None:
         table(f"releases {name}", ("host", "release", "color"), rows)
 
     @app.command("health")
-    def health(environment: str = ENVIRONMENT, json_output: bool = JSON) -> None:
+    def health(
+        environment: str = ENVIRONMENT,
+        smoke: bool = typer.Option(
+            False, "--smoke", help="Also create, read and delete a note through the lb."
+        ),
+        json_output: bool = JSON,
+    ) -> None:
         """/health and /ready of each running color, each app host's nginx, the load balancer."""
         env = environment_with_vault(environment)
         with live_progress(f"health {env.name}") as on_progress:
-            checks, _ = inspect.health(env, on_progress)
+            checks, _ = inspect.health(env, on_progress, smoke)
         if json_output:
             print_json({"environment": env.name, "checks": checks})
         else:
@@ -77,8 +83,8 @@ def register(app: typer.Typer) -> None:
                 f"health {env.name}",
                 ("host", "what", "ok", "ready", "status", "version", "color"),
                 [
-                    (host, c["what"], "yes" if c["ok"] else "NO", c["ready"], c["status"],
-                     c["version"], c["color"])
+                    (host, c["what"], "yes" if c["ok"] else "NO", c.get("ready"),
+                     c.get("status"), c.get("version"), c.get("color"))
                     for host, host_checks in sorted(checks.items())
                     for c in host_checks
                 ],

@@ -14,7 +14,11 @@ def _latencies_ms(samples: list[Sample]) -> dict:
     latencies = sorted(s.latency * 1000 for s in samples)
     if not latencies:
         return {"p50_ms": None, "p99_ms": None, "max_ms": None}
-    p99 = statistics.quantiles(latencies, n=100)[98] if len(latencies) > 1 else latencies[0]
+    p99 = (
+        statistics.quantiles(latencies, n=100, method="inclusive")[98]
+        if len(latencies) > 1
+        else latencies[0]
+    )
     return {
         "p50_ms": round(statistics.median(latencies), 1),
         "p99_ms": round(p99, 1),
@@ -48,10 +52,12 @@ def summarize(run: LoadRun) -> dict:
     last = max(answered, key=lambda s: s.sent + s.latency).version if answered else None
     non_2xx = sum(1 for s in samples if s.status is not None and not _ok(s))
     socket_errors = sum(1 for s in samples if s.status is None)
+    sending = max((s.sent for s in samples), default=0.0)
     return {
         "target": run.target.url,
         "rate": run.plan.rate,
-        "achieved_rate": round(len(samples) / run.elapsed, 1) if run.elapsed else None,
+        # Over the time requests were being sent (the last long requests then only finish).
+        "achieved_rate": round(len(samples) / sending, 1) if sending else None,
         "duration_s": round(run.elapsed, 1),
         "requests": len(samples),
         "non_2xx": non_2xx,

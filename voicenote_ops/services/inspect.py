@@ -68,8 +68,11 @@ def status(environment: Environment, on_progress: Callable[[Progress], None]) ->
 
 
 def health(
-    environment: Environment, on_progress: Callable[[Progress], None]
+    environment: Environment, on_progress: Callable[[Progress], None], smoke: bool = False
 ) -> tuple[dict[str, list[dict]], RunResult]:
-    result = _run(environment, "health.yml", on_progress)
+    result = run_playbook(
+        environment.playbook_run("health.yml", extravars={"voicenote_smoke": smoke}),
+        on_progress=on_progress,
+    )
     _unreachable("health", result)
     return result.reported.get("voicenote_health") or {}, result
