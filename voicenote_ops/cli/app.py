@@ -12,6 +12,7 @@ from voicenote_ops.cli import (
     history,
     inspect,
     lab,
+    load,
     lock,
     ping,
     provision,
@@ -37,6 +38,7 @@ deploy.register(app)
 rollback.register(app)
 inspect.register(app)
 history.register(app)
+load.register(app)
 
 
 def _version(value: bool) -> None:

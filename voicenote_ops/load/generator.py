@@ -58,7 +58,7 @@ class LoadPlan:
         for option, value, low, high in bounds:
             if not low <= value <= high:
                 raise InvalidInput(
-                    f"{option} must be from {low} to {high}, not {value}.", "Pick a value within."
+                    f"{option} must be from {low} to {high}, not {value:g}.", "Pick a value within."
                 )
         if self.long_requests and self.long_seconds > self.duration:
             raise InvalidInput(
