@@ -311,3 +311,14 @@ def http_json(method: str, url: str, body: object | None = None) -> tuple[int, o
     except urllib.error.HTTPError as error:
         status, raw = error.code, error.read()
     return status, (json.loads(raw) if raw else None)
+
+
+def assert_ready_follows_redis(base_url: str, redis: "Redis") -> None:
+    """/ready is 200, turns 503 naming redis while Redis is stopped, and 200 again after."""
+    assert http_json("GET", f"{base_url}/ready") == (200, {"ready": True})
+    redis.stop()
+    try:
+        assert http_json("GET", f"{base_url}/ready") == (503, {"ready": False, "failed": ["redis"]})
+    finally:
+        redis.start()
+    assert http_json("GET", f"{base_url}/ready") == (200, {"ready": True})

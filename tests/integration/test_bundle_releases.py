@@ -15,6 +15,7 @@ import pytest
 from tests.app_services import (
     PostgreSQL,
     Redis,
+    assert_ready_follows_redis,
     http_json,
     migrate,
     postgresql_server,
@@ -163,16 +164,7 @@ def test_installed_release_ready_follows_redis(
     assert migrate(release.venv, url, "upgrade", "head").returncode == 0
     env = _env(url, redis, release.manifest)
     with running_app(release.venv, env, tmp_path / "app.log") as app:
-        assert http_json("GET", f"{app.base_url}/ready") == (200, {"ready": True})
-        redis.stop()
-        try:
-            assert http_json("GET", f"{app.base_url}/ready") == (
-                503,
-                {"ready": False, "failed": ["redis"]},
-            )
-        finally:
-            redis.start()
-        assert http_json("GET", f"{app.base_url}/ready") == (200, {"ready": True})
+        assert_ready_follows_redis(app.base_url, redis)
 
 
 def test_broken_start_exits_at_startup(

@@ -7,7 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.app_services import AppProcess, Redis, http_json, start_app
+from tests.app_services import (
+    AppProcess,
+    Redis,
+    assert_ready_follows_redis,
+    http_json,
+    start_app,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -25,16 +31,7 @@ def test_health_reports_release_and_deployment(app: AppProcess) -> None:
 
 
 def test_ready_follows_redis_going_away_and_coming_back(app: AppProcess, redis: Redis) -> None:
-    assert http_json("GET", f"{app.base_url}/ready") == (200, {"ready": True})
-    redis.stop()
-    try:
-        assert http_json("GET", f"{app.base_url}/ready") == (
-            503,
-            {"ready": False, "failed": ["redis"]},
-        )
-    finally:
-        redis.start()
-    assert http_json("GET", f"{app.base_url}/ready") == (200, {"ready": True})
+    assert_ready_follows_redis(app.base_url, redis)
 
 
 def test_notes_are_created_listed_read_and_deleted(app: AppProcess) -> None:
