@@ -28,7 +28,7 @@ if [ ! -f "$stamp" ]; then
     echo "bootstrap: creating .venv and installing voicenote-ops[dev]"
     # --clear: a venv left half-installed by a killed run is made anew, not trusted.
     python3 -m venv --clear .venv
-    .venv/bin/pip install -q --upgrade pip
+    .venv/bin/pip install -q pip==26.3
     .venv/bin/pip install -q -e '.[dev]'
     rm -f .venv/.bootstrap-*
     touch "$stamp"
