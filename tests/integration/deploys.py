@@ -4,6 +4,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from tests.conftest import PROJECT, run_cli
@@ -62,3 +63,11 @@ def wait_for_phase(process: subprocess.Popen, phase: str) -> str:
         if f"] {phase}: " in line:
             return line
     raise AssertionError(f"the deploy ended before phase {phase}")
+
+
+def wait_until_reachable(seconds: float = 180) -> None:
+    """After a host comes back (podman start), until every host answers `ping` again."""
+    deadline = time.monotonic() + seconds
+    while run_cli("ping", DEPLOY_LAB).returncode != 0:
+        assert time.monotonic() < deadline, f"{DEPLOY_LAB} did not answer again in {seconds} s"
+        time.sleep(3)

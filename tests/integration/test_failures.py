@@ -13,6 +13,7 @@ from tests.integration.deploys import (
     served_version,
     start_deploy,
     wait_for_phase,
+    wait_until_reachable,
 )
 from tests.integration.labs import lb_request
 from voicenote_ops.errors import ExitCode
@@ -71,6 +72,7 @@ def test_an_app_host_lost_mid_deploy_is_contained_and_a_rerun_converges(bundles,
     outcome = json.loads(out)
     assert outcome["hosts"]["app2"]["unreachable"] >= 1
     assert served_version() == "1.1.0", "app1 switched back; app2's nginx still on 1.1.0"
+    wait_until_reachable()
     rerun = deploy(bundles["1.1.0"], "1.1.0")
     assert rerun.returncode == 0, rerun.stderr
     assert_fleet_serves("1.1.0", ["0002"])
