@@ -66,8 +66,13 @@ def wait_for_phase(process: subprocess.Popen, phase: str) -> str:
 
 
 def wait_until_reachable(seconds: float = 180) -> None:
-    """After a host comes back (podman start), until every host answers `ping` again."""
+    """After a host comes back (podman start), until every host answers Ansible again through
+    the same persisted SSH connections a deploy uses (a stale one lasts until its keep-alive
+    gives up)."""
+    inventory = Path(os.environ["VOICENOTE_OPS_STATE"]) / "labs" / DEPLOY_LAB / "inventory"
+    argv = [str(Path(sys.executable).parent / "ansible"), "all", "-i", str(inventory),
+            "--vault-password-file", str(VAULT), "-m", "ansible.builtin.ping"]  # fmt: skip
     deadline = time.monotonic() + seconds
-    while run_cli("ping", DEPLOY_LAB).returncode != 0:
+    while subprocess.run(argv, cwd=PROJECT, capture_output=True, check=False).returncode != 0:
         assert time.monotonic() < deadline, f"{DEPLOY_LAB} did not answer again in {seconds} s"
         time.sleep(3)
