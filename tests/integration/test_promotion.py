@@ -48,6 +48,8 @@ def test_a_commit_staging_ran_goes_through(bundle, tmp_path):
 
 
 def test_an_override_is_recorded(bundle, tmp_path):
-    done = prod_rule_deploy(bundle, tmp_path, "-e", "voicenote_promotion_override=hotfix INC-42")
+    done = prod_rule_deploy(
+        bundle, tmp_path, "-e", json.dumps({"voicenote_promotion_override": "hotfix INC-42"})
+    )
     assert done.returncode == 0, done.stdout[-2000:]
     assert records(tmp_path)[-1]["promotion_override"] == "hotfix INC-42"
