@@ -14,17 +14,21 @@ DEPLOY_LAB = "it-deploy"
 VAULT = PROJECT / "inventories" / "lab" / "vault-password.txt"
 
 
-def ansible_playbook(playbook: str, *extra: str, lab: str = DEPLOY_LAB):
-    """The plain path CI may take: ansible-playbook against the lab's inventory."""
+def ansible(program: str, *arguments: str, lab: str = DEPLOY_LAB):
+    """An Ansible program of this venv against the lab's inventory, with the lab's vault."""
     inventory = Path(os.environ["VOICENOTE_OPS_STATE"]) / "labs" / lab / "inventory"
     return subprocess.run(
         [
-            str(Path(sys.executable).parent / "ansible-playbook"),
-            "-i", str(inventory), str(PROJECT / "playbooks" / playbook),
-            "--vault-password-file", str(VAULT), *extra,
+            str(Path(sys.executable).parent / program), "-i", str(inventory),
+            "--vault-password-file", str(VAULT), *arguments,
         ],
         capture_output=True, text=True, cwd=PROJECT, check=False,
     )  # fmt: skip
+
+
+def ansible_playbook(playbook: str, *extra: str, lab: str = DEPLOY_LAB):
+    """The plain path CI may take: ansible-playbook against the lab's inventory."""
+    return ansible("ansible-playbook", str(PROJECT / "playbooks" / playbook), *extra, lab=lab)
 
 
 def deploy(bundle: Path, version: str, *options: str, env: dict | None = None):
@@ -69,10 +73,7 @@ def wait_until_reachable(seconds: float = 180) -> None:
     """After a host comes back (podman start), until every host answers Ansible again through
     the same persisted SSH connections a deploy uses (a stale one lasts until its keep-alive
     gives up)."""
-    inventory = Path(os.environ["VOICENOTE_OPS_STATE"]) / "labs" / DEPLOY_LAB / "inventory"
-    argv = [str(Path(sys.executable).parent / "ansible"), "all", "-i", str(inventory),
-            "--vault-password-file", str(VAULT), "-m", "ansible.builtin.ping"]  # fmt: skip
     deadline = time.monotonic() + seconds
-    while subprocess.run(argv, cwd=PROJECT, capture_output=True, check=False).returncode != 0:
+    while ansible("ansible", "all", "-m", "ansible.builtin.ping").returncode != 0:
         assert time.monotonic() < deadline, f"{DEPLOY_LAB} did not answer again in {seconds} s"
         time.sleep(3)

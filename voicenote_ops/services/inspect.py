@@ -9,13 +9,6 @@ from voicenote_ops.errors import NeedsAttention
 from voicenote_ops.runner import Progress, RunResult, run_playbook
 
 
-def _run(environment: Environment, playbook: str, on_progress) -> RunResult:
-    return run_playbook(
-        environment.playbook_run(playbook),
-        on_progress=on_progress,
-    )
-
-
 @dataclass
 class HostState:
     host: str
@@ -47,7 +40,7 @@ def _unreachable(action: str, result: RunResult) -> None:
 
 
 def status(environment: Environment, on_progress: Callable[[Progress], None]) -> Status:
-    result = _run(environment, "status.yml", on_progress)
+    result = run_playbook(environment.playbook_run("status.yml"), on_progress=on_progress)
     _unreachable("status", result)
     states = result.reported.get("voicenote_hosts") or {}
     hosts = []
