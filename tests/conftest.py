@@ -9,6 +9,12 @@ from pathlib import Path
 import pytest
 
 PROJECT = Path(__file__).resolve().parent.parent
+# Test labs are named PREFIX-purpose; another prefix lets two test sessions run side by side.
+LAB_PREFIX = os.environ.get("VOICENOTE_TEST_LAB_PREFIX", "it")
+
+
+def lab_name(purpose: str) -> str:
+    return f"{LAB_PREFIX}-{purpose}"
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -7,10 +7,10 @@ import sys
 import time
 from pathlib import Path
 
-from tests.conftest import PROJECT, run_cli
+from tests.conftest import PROJECT, lab_name, run_cli
 from tests.integration.labs import lb_request
 
-DEPLOY_LAB = "it-deploy"
+DEPLOY_LAB = lab_name("deploy")
 VAULT = PROJECT / "inventories" / "lab" / "vault-password.txt"
 
 

@@ -4,13 +4,15 @@ import json
 
 import pytest
 
+from tests.conftest import lab_name
 from tests.integration.labs import lab_status, lab_up, labelled
 from voicenote_ops.errors import ExitCode
 from voicenote_ops.lab import podman
 
 pytestmark = pytest.mark.integration
 
-LAB = "it-found"
+LAB = lab_name("found")
+SECOND_LAB = lab_name("found-b")
 
 
 @pytest.fixture(scope="module")
@@ -85,13 +87,13 @@ def test_a_restarted_host_keeps_its_address(prod_lab, cli):
 
 
 def test_a_second_lab_runs_beside_the_first(prod_lab, cli):
-    with lab_up("it-found-b", "--topology", "single") as status:
+    with lab_up(SECOND_LAB, "--topology", "single") as status:
         assert [host["name"] for host in status["hosts"]] == ["node1"]
         assert set(status["hosts"][0]["groups"]) == {"lb", "app", "db"}
-        result = cli("ping", "it-found-b", "--json")
+        result = cli("ping", SECOND_LAB, "--json")
         assert result.returncode == 0, result.stderr
     assert lab_status(LAB)["hosts"], "taking the second lab down left the first alone"
-    assert labelled("container", "it-found-b") == []
+    assert labelled("container", SECOND_LAB) == []
 
 
 def test_lab_down_leaves_nothing_with_the_label(prod_lab, cli):

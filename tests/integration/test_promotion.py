@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from tests.integration.deploys import ansible_playbook, deploy
+from tests.integration.deploys import DEPLOY_LAB, ansible_playbook, deploy
 from voicenote_ops.bundle import verify_bundle
 
 pytestmark = [pytest.mark.integration, pytest.mark.security]
@@ -27,7 +27,8 @@ def prod_rule_deploy(bundle, audit_dir, *extra: str):
 
 
 def records(audit_dir) -> list[dict]:
-    return [json.loads(line) for line in (audit_dir / "it-deploy.jsonl").read_text().splitlines()]
+    trail = audit_dir / f"{DEPLOY_LAB}.jsonl"
+    return [json.loads(line) for line in trail.read_text().splitlines()]
 
 
 def test_a_commit_staging_never_ran_is_refused(bundle, tmp_path):

@@ -6,12 +6,12 @@ import urllib.request
 
 import pytest
 
-from tests.conftest import run_cli
+from tests.conftest import lab_name, run_cli
 from tests.integration.labs import lab_up
 
 pytestmark = pytest.mark.integration
 
-LAB = "it-provision"
+LAB = lab_name("provision")
 
 
 def provision(*options: str) -> dict:

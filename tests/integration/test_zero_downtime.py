@@ -10,7 +10,7 @@ import threading
 
 import pytest
 
-from tests.conftest import run_cli
+from tests.conftest import lab_name, run_cli
 from tests.integration.labs import lab_up
 from voicenote_ops.load import generator
 from voicenote_ops.load.report import summarize
@@ -18,7 +18,7 @@ from voicenote_ops.load.target import lab_target
 
 pytestmark = pytest.mark.load
 
-LAB = "it-zd"
+LAB = lab_name("zd")
 MIN_REQUESTS = 20_000
 # 120/s is what a 2-core machine sustains beside a deploy with room to spare. The request
 # bound, not the duration, ends the load: 250 s at 120/s, longer than a deploy and a rollback.
