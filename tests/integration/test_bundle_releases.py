@@ -6,6 +6,8 @@ import subprocess
 import sys
 import tarfile
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +28,10 @@ from voicenote_ops.bundle import Manifest, verify_bundle
 
 pytestmark = pytest.mark.integration
 
-RELEASES = ("1.0.0", "1.1.0", "broken-start", "broken-ready", "broken-migration")
+RELEASES = (
+    "1.0.0", "1.1.0", "broken-start", "broken-ready", "broken-traffic", "broken-version",
+    "broken-migration",
+)  # fmt: skip
 COLUMNS = "SELECT column_name FROM information_schema.columns WHERE table_name = 'notes'"
 REVISION = "SELECT version_num FROM alembic_version"
 
@@ -210,3 +215,35 @@ def test_broken_migration_fails_and_leaves_the_schema_as_it_was(
     assert "Traceback" not in failed.stderr
     assert postgresql.query("broken_migration", REVISION) == "0002"
     assert "search_vector" not in postgresql.query("broken_migration", COLUMNS).split()
+
+
+def test_broken_traffic_passes_the_health_gate_but_fails_every_note_read(
+    releases: dict[str, Installed], postgresql: PostgreSQL, redis: Redis, tmp_path: Path
+) -> None:
+    release = releases["broken-traffic"]
+    url = postgresql.create_database("broken_traffic")
+    assert migrate(release.venv, url, "upgrade", "head").returncode == 0
+    with running_app(release.venv, _env(url, redis, release.manifest), tmp_path / "a.log") as app:
+        assert http_json("GET", f"{app.base_url}/health")[1]["version"] == "1.2.4"
+        assert http_json("GET", f"{app.base_url}/ready")[0] == 200
+        status, note = http_json(
+            "POST", f"{app.base_url}/notes", {"title": "t", "duration_seconds": 1}
+        )
+        assert status == 201
+        with pytest.raises(urllib.error.HTTPError) as read:
+            urllib.request.urlopen(f"{app.base_url}/notes/{note['id']}", timeout=30)  # noqa: S310
+        assert read.value.code == 500
+
+
+def test_broken_version_is_ready_but_reports_another_version(
+    releases: dict[str, Installed], postgresql: PostgreSQL, redis: Redis, tmp_path: Path
+) -> None:
+    release = releases["broken-version"]
+    url = postgresql.create_database("broken_version")
+    assert migrate(release.venv, url, "upgrade", "head").returncode == 0
+    with running_app(release.venv, _env(url, redis, release.manifest), tmp_path / "a.log") as app:
+        assert http_json("GET", f"{app.base_url}/ready")[0] == 200
+        health = http_json("GET", f"{app.base_url}/health")[1]
+        assert (health["status"], health["version"], health["deployment_version"]) == (
+            "degraded", "1.1.0", "1.2.5",
+        )  # fmt: skip

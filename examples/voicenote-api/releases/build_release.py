@@ -57,6 +57,17 @@ RELEASES = {
         (NOTE_LANGUAGE, "broken-ready.patch"),
         "/health answers but /ready is always 503: it checks a table no migration creates.",
     ),
+    "broken-traffic": Release(
+        "1.2.4",
+        (NOTE_LANGUAGE, "broken-traffic.patch"),
+        "/health and /ready pass, but every read of a note is a 500: it updates a table no"
+        " migration creates. Only real traffic after the switch shows it.",
+    ),
+    "broken-version": Release(
+        "1.2.5",
+        (NOTE_LANGUAGE, "broken-version.patch"),
+        "/ready passes, but /health reports 1.1.0 (a hard-coded version): the wrong code shipped.",
+    ),
     "broken-migration": Release(
         "1.2.3",
         (NOTE_LANGUAGE, "broken-migration.patch"),
