@@ -53,7 +53,8 @@ def test_plan_shows_the_upgrade_and_touches_nothing(lab):
 
 
 def test_upgrade_migrates_once_backs_up_and_keeps_the_notes(lab):
-    result = deploy(lab["1.1.0"], "1.1.0")
+    # Watched after the switch: a healthy release passes the watch.
+    result = deploy(lab["1.1.0"], "1.1.0", "--watch", "5")
     assert result.returncode == 0, result.stderr
     report = fleet_status()
     assert {h["host"]: h["live_version"] for h in report["hosts"]} == dict.fromkeys(
@@ -125,3 +126,15 @@ def test_health_with_a_smoke_test_checks_every_color_host_and_the_load_balancer(
     assert all(c["ok"] for host in checks.values() for c in host)
     app1 = [c["what"] for c in checks["app1"]]
     assert "nginx app site" in app1 and sum(what.startswith("color ") for what in app1) == 2
+
+
+def test_stop_previous_stops_the_old_color_after_the_switch_and_a_rollback_restarts_it(lab):
+    result = deploy(lab["1.0.0"], "1.0.0", "--stop-previous")
+    assert result.returncode == 0, result.stderr
+    hosts = fleet_status()["hosts"]
+    assert {(h["live_version"], h["idle_version"], h["idle_running"]) for h in hosts} == {
+        ("1.0.0", "1.1.0", False)
+    }
+    rolled_back = run_cli("rollback", DEPLOY_LAB, "--json")
+    assert rolled_back.returncode == 0, rolled_back.stderr
+    assert served_version() == "1.1.0"

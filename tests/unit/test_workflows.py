@@ -133,7 +133,9 @@ def test_ci_runs_every_tier_and_gate():
 
 
 # The deploy roles are tested together, as playbooks/deploy.yml uses them, in one scenario.
-DEPLOY_SCENARIO_ROLES = {"release", "lock", "migrate", "bluegreen", "healthcheck", "notify"}
+DEPLOY_SCENARIO_ROLES = {
+    "release", "lock", "migrate", "bluegreen", "healthcheck", "watch", "notify",
+}  # fmt: skip
 
 
 def test_molecule_runs_every_scenario_and_every_role_has_one():

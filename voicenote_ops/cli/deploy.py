@@ -14,6 +14,9 @@ from voicenote_ops.services import deploy as service
 from voicenote_ops.services import plan, requests
 from voicenote_ops.services.outcome import failure_of
 
+# The longest watch window the playbooks accept (voicenote_watch_seconds, verify.yml).
+MAX_WATCH_SECONDS = 9999
+
 
 def show_plan(request: service.DeployRequest, json_output: bool) -> None:
     with live_progress(f"plan {request.version} on {request.environment.name}") as on_progress:
@@ -64,6 +67,12 @@ def register(app: typer.Typer) -> None:
             "--override-promotion",
             help="Deploy a release that never passed its promotion source; the reason is recorded.",
         ),
+        watch: int = typer.Option(
+            None,
+            "--watch",
+            help="Seconds to watch the new color's 5xx, latency and /ready after the switch and "
+            "switch back on a breach (default: the inventory's voicenote_watch_seconds).",
+        ),
         plan_only: bool = typer.Option(
             False, "--plan", help="Show what the deploy would change; touch nothing."
         ),
@@ -71,15 +80,18 @@ def register(app: typer.Typer) -> None:
         json_output: bool = typer.Option(False, "--json", help="Print one JSON document."),
     ) -> None:
         """Install the release beside the running one, migrate once, switch host by host."""
-        if batch_size < 1 or lock_wait < 0:
+        if batch_size < 1 or lock_wait < 0 or not 0 <= (watch or 0) <= MAX_WATCH_SECONDS:
             raise InvalidInput(
-                "--batch-size must be at least 1 and --lock-wait at least 0.", "Fix the number."
+                "--batch-size must be at least 1, --lock-wait at least 0 and --watch from 0 to "
+                f"{MAX_WATCH_SECONDS}.",
+                "Fix the number.",
             )
         request = dataclasses.replace(
             service.prepare(
                 environment, version, artifact, stop_previous, batch_size, lock_wait, verbose
             ),
             override_promotion=override_promotion,
+            watch_seconds=watch,
         )
         if plan_only:
             show_plan(request, json_output)

@@ -23,6 +23,8 @@ class DeployRequest:
     verbosity: int = 0
     # The operator's recorded reason to deploy a release that never passed its promotion source.
     override_promotion: str = ""
+    # Seconds to watch the new color after the switch; None leaves it to the inventory.
+    watch_seconds: int | None = None
 
     def playbook_run(self, playbook: str = "deploy.yml") -> PlaybookRun:
         """The documented variables of deploy.yml: what CI would pass with -e."""
@@ -38,6 +40,11 @@ class DeployRequest:
                 **(
                     {"voicenote_promotion_override": self.override_promotion}
                     if self.override_promotion
+                    else {}
+                ),
+                **(
+                    {"voicenote_watch_seconds": self.watch_seconds}
+                    if self.watch_seconds is not None
                     else {}
                 ),
             },
