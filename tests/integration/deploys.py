@@ -44,17 +44,37 @@ def served_version() -> str:
     return body["version"]
 
 
+# A note written before the faults of a test module; no fault may lose it.
+SURVIVOR = "survivor"
+
+
+def write_survivor() -> None:
+    note = {"title": SURVIVOR, "duration_seconds": 1}
+    assert lb_request(DEPLOY_LAB, "POST", "/notes", note)[0] == 201
+
+
+def assert_fleet_serves(version: str, schema: list[str]) -> None:
+    """Every app host and the load balancer serve the version, the schema is at its head, and
+    the note written before the faults is still there."""
+    assert served_version() == version
+    report = fleet_status()
+    assert {host["live_version"] for host in report["hosts"]} == {version}
+    assert report["schema_head"] == schema
+    _, notes = lb_request(DEPLOY_LAB, "GET", "/notes")
+    assert SURVIVOR in [note["title"] for note in notes["notes"]]
+
+
 def fleet_status() -> dict:
     result = run_cli("status", DEPLOY_LAB, "--json")
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)
 
 
-def start_deploy(bundle: Path, version: str, holder: str) -> subprocess.Popen:
+def start_deploy(bundle: Path, version: str, holder: str, *options: str) -> subprocess.Popen:
     """A deploy in its own process group, its progress readable line by line from stderr."""
     return subprocess.Popen(
         [sys.executable, "-m", "voicenote_ops", "deploy", DEPLOY_LAB, "--version", version,
-         "--artifact", str(bundle), "--json"],
+         "--artifact", str(bundle), "--json", *options],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=PROJECT,
         env={**os.environ, "VOICENOTE_LOCK_HOLDER": holder}, start_new_session=True,
     )  # fmt: skip

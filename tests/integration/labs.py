@@ -1,14 +1,19 @@
 """Lab fixtures' building blocks: a named lab that is torn down even after a killed run."""
 
 import json
+import signal
 import ssl
+import subprocess
+import sys
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 
-from tests.conftest import run_cli
+from tests.conftest import PROJECT, run_cli
 from voicenote_ops.lab import podman
+from voicenote_ops.load import generator
 
 # The load balancer's server name in labs (inventories/lab/group_vars/all/main.yml).
 LAB_DOMAIN = "voicenote.lab.test"
@@ -62,3 +67,42 @@ def on_host(lab: str, host: str, *command: str) -> str:
     """Run a command as root on a lab host (through podman, not the tool under test)."""
     _, out = podman.run(["podman", "exec", f"vnops-{lab}-{host}", *command])
     return out
+
+
+@dataclass
+class Load:
+    summary: dict | None = None
+    # The load command's exit code: 0 when every request got a 2xx, else 5.
+    returncode: int | None = None
+    # Whether the load still ran when the block ended (it covered everything the block did).
+    outlasted: bool = False
+
+
+@contextmanager
+def background_load(lab: str, plan: generator.LoadPlan, stop_at_exit: bool) -> Iterator[Load]:
+    """`voicenote-ops load` on the lab's load balancer while the block runs; its figures once it
+    ended (stopped with Ctrl-C at the block's end with stop_at_exit, else by the plan's bounds)."""
+    options = {
+        "--rate": plan.rate, "--requests": plan.requests, "--duration": plan.duration,
+        "--long": plan.long_requests, "--long-seconds": plan.long_seconds,
+        "--connections": plan.connections,
+    }  # fmt: skip
+    process = subprocess.Popen(
+        [sys.executable, "-m", "voicenote_ops", "load", lab, "--json",
+         *(str(word) for pair in options.items() for word in pair)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=PROJECT,
+    )  # fmt: skip
+    load = Load()
+    try:
+        yield load
+        load.outlasted = process.poll() is None
+        if stop_at_exit and load.outlasted:
+            process.send_signal(signal.SIGINT)
+    except BaseException:
+        process.send_signal(signal.SIGINT)
+        raise
+    finally:
+        out, err = process.communicate(timeout=plan.duration + 120)
+    load.returncode = process.returncode
+    assert out, f"the load command printed no figures: {err[-2000:]}"
+    load.summary = json.loads(out)

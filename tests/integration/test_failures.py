@@ -1,5 +1,6 @@
 """Failure containment on the deploy lab, one case of each fault class, provoked from outside
-the tool: a release that does not start, a migration that raises, an app host lost mid-deploy.
+the tool: a release that does not start, a migration that raises, an app host lost mid-deploy,
+a release that passes its health gate but fails real traffic after the switch.
 Every case ends with every reachable app host serving the release it served before."""
 
 import json
@@ -8,39 +9,34 @@ import pytest
 
 from tests.integration.deploys import (
     DEPLOY_LAB,
+    assert_fleet_serves,
     deploy,
     fleet_status,
     served_version,
     start_deploy,
     wait_for_phase,
     wait_until_reachable,
+    write_survivor,
 )
-from tests.integration.labs import lb_request
+from tests.integration.labs import background_load
 from voicenote_ops.errors import ExitCode
 from voicenote_ops.lab import podman
+from voicenote_ops.load import generator
 
 pytestmark = pytest.mark.integration
+
+# Light traffic through the load balancer while a deploy runs: a quarter of it reads notes.
+TRAFFIC = generator.LoadPlan(rate=20, requests=6000, duration=300, long_requests=0, connections=4)
 
 
 @pytest.fixture(scope="module")
 def bundles(deploy_lab):
-    built = {name: deploy_lab(name) for name in ("1.1.0", "broken-start", "broken-migration")}
+    names = ("1.1.0", "broken-start", "broken-migration", "broken-traffic")
+    built = {name: deploy_lab(name) for name in names}
     result = deploy(built["1.1.0"], "1.1.0")
     assert result.returncode == 0, result.stderr
-    assert (
-        lb_request(DEPLOY_LAB, "POST", "/notes", {"title": "survivor", "duration_seconds": 1})[0]
-        == 201
-    )
+    write_survivor()
     return built
-
-
-def assert_fleet_serves(version: str, schema: list[str]) -> None:
-    assert served_version() == version
-    report = fleet_status()
-    assert {host["live_version"] for host in report["hosts"]} == {version}
-    assert report["schema_head"] == schema
-    _, notes = lb_request(DEPLOY_LAB, "GET", "/notes")
-    assert "survivor" in [note["title"] for note in notes["notes"]]
 
 
 def test_a_release_that_does_not_start_is_contained(bundles):
@@ -55,6 +51,19 @@ def test_a_migration_that_raises_leaves_the_schema_at_its_head(bundles):
     assert result.returncode == ExitCode.CONTAINED, result.stderr
     assert "phase migrate" in result.stderr
     assert_fleet_serves("1.1.0", ["0002"])
+
+
+def test_a_release_failing_real_traffic_is_switched_back_by_the_watch(bundles):
+    with background_load(DEPLOY_LAB, TRAFFIC, stop_at_exit=True) as load:
+        result = deploy(bundles["broken-traffic"], "1.2.4", "--watch", "60")
+    assert result.returncode == ExitCode.CONTAINED, result.stderr
+    assert "phase watch" in result.stderr and "got a 5xx" in result.stderr, result.stderr
+    # The fault was real: clients got the new release's 500s until the watch switched back.
+    assert load.summary["statuses"].get("500", 0) > 0, load.summary["statuses"]
+    assert load.returncode == ExitCode.ATTENTION
+    assert_fleet_serves("1.1.0", ["0002"])
+    # Every idle color got its previous release back: a rollback still goes where it went.
+    assert "1.2.4" not in {host["idle_version"] for host in fleet_status()["hosts"]}
 
 
 def test_an_app_host_lost_mid_deploy_is_contained_and_a_rerun_converges(bundles, deploy_lab):

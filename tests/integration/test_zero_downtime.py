@@ -6,15 +6,12 @@ docs/zero-downtime.md explains the settings this proves and holds the figures of
 """
 
 import json
-import threading
 
 import pytest
 
 from tests.conftest import lab_name, run_cli
-from tests.integration.labs import lab_up
+from tests.integration.labs import background_load, lab_up
 from voicenote_ops.load import generator
-from voicenote_ops.load.report import summarize
-from voicenote_ops.load.target import lab_target
 
 pytestmark = pytest.mark.load
 
@@ -45,28 +42,18 @@ def deploy(bundle, version: str) -> None:
 
 
 def test_a_deploy_and_a_rollback_under_load_lose_no_request(zd_lab):
-    target = lab_target(LAB)
-    stop = threading.Event()
-    runs: list[generator.LoadRun] = []
-    load = threading.Thread(target=lambda: runs.append(generator.run(target, PLAN, stop)))
-    load.start()
-    try:
+    with background_load(LAB, PLAN, stop_at_exit=False) as load:
         deploy(zd_lab, "1.1.0")
         rolled_back = run_cli("rollback", LAB, "--yes", "--json")
         assert rolled_back.returncode == 0, rolled_back.stderr[-3000:]
-        load_outlasted_the_rollback = load.is_alive()
-    except BaseException:
-        stop.set()
-        raise
-    finally:
-        load.join()
-    summary = summarize(runs[0])
+    summary = load.summary
     print("zero-downtime load:", json.dumps(summary, indent=2))
 
-    assert load_outlasted_the_rollback, "the load ended before the rollback: raise PLAN.requests"
+    assert load.outlasted, "the load ended before the rollback: raise PLAN.requests"
     assert summary["requests"] >= MIN_REQUESTS
     assert summary["non_2xx"] == 0, summary["statuses"]
     assert summary["socket_errors"] == 0, summary["errors"]
+    assert load.returncode == 0
     # The new release answered after the switch, the old one before it and after the rollback.
     assert set(summary["versions"]) == {"1.0.0", "1.1.0"}
     assert summary["last_version"] == "1.0.0"

@@ -1,12 +1,33 @@
 """`voicenote-ops load LAB`: a bounded, fixed-rate load on a lab's load balancer, with figures."""
 
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import typer
 
 from voicenote_ops.cli.inspect import table
 from voicenote_ops.cli.output import console, err_console, print_json
+from voicenote_ops.errors import NeedsAttention
 from voicenote_ops.load import generator
 from voicenote_ops.load.report import summarize
 from voicenote_ops.load.target import lab_target
+
+
+@contextmanager
+def _stopped_by_signals() -> Iterator[threading.Event]:
+    """Ctrl-C or SIGTERM ends the load early, with the figures of what was sent."""
+    stop = threading.Event()
+    previous = {
+        number: signal.signal(number, lambda *_: stop.set())
+        for number in (signal.SIGINT, signal.SIGTERM)
+    }
+    try:
+        yield stop
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
 
 
 def _show_progress(progress: generator.Progress) -> None:
@@ -75,8 +96,16 @@ def register(app: typer.Typer) -> None:
             markup=False,
             highlight=False,
         )
-        summary = summarize(generator.run(target, plan, on_progress=_show_progress))
+        with _stopped_by_signals() as stop:
+            summary = summarize(generator.run(target, plan, stop, on_progress=_show_progress))
         if json_output:
             print_json({"environment": environment, **summary})
         else:
             _show(summary)
+        if not summary["ok"]:
+            raise NeedsAttention(
+                f"{summary['non_2xx']} of {summary['requests']} requests got an answer other "
+                f"than 2xx and {summary['socket_errors']} met a socket error on "
+                f"{summary['target']}.",
+                "See the statuses and errors above and the app hosts' logs (make logs-api).",
+            )

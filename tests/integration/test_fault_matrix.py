@@ -1,0 +1,130 @@
+"""The whole containment matrix on the deploy lab (heavy tier, `-m stress`): every broken release,
+an app host stopped or frozen mid-switch, and the CLI's process group killed with SIGKILL at the
+start of every phase and run again. Faults come only from outside the tool.
+
+After each case every reachable app host serves a release it served before or the one being
+deployed (never nothing), the note written before the faults is still there, the schema is at a
+head a release knows, and running the deploy again converges."""
+
+import os
+import signal
+import subprocess
+
+import pytest
+
+from tests.integration.deploys import (
+    DEPLOY_LAB,
+    assert_fleet_serves,
+    deploy,
+    fleet_status,
+    served_version,
+    start_deploy,
+    wait_for_phase,
+    wait_until_reachable,
+    write_survivor,
+)
+from tests.integration.labs import background_load
+from voicenote_ops.errors import ExitCode
+from voicenote_ops.lab import podman
+from voicenote_ops.load import generator
+
+pytestmark = [pytest.mark.integration, pytest.mark.stress]
+
+SCHEMA = ["0002"]
+# The deploys of this module watch the new color, so the watch is a phase a kill can land in.
+WATCH = ("--watch", "10")
+# Every phase of a successful deploy, in order (playbooks/deploy.yml, switch.yml).
+PHASES = ("lock", "guard", "upload", "migrate", "switch", "verify-lb", "watch", "cleanup", "report")
+TRAFFIC = generator.LoadPlan(rate=20, requests=6000, duration=300, long_requests=0, connections=4)
+
+
+@pytest.fixture(scope="module")
+def bundles(deploy_lab):
+    names = ("1.0.0", "1.1.0", "broken-start", "broken-ready", "broken-version",
+             "broken-migration", "broken-traffic")  # fmt: skip
+    built = {name: deploy_lab(name) for name in names}
+    result = deploy(built["1.1.0"], "1.1.0")
+    assert result.returncode == 0, result.stderr
+    write_survivor()
+    return built
+
+
+def the_other_release() -> str:
+    """1.0.0 and 1.1.0 take turns: each case deploys the one that is not live (both run on
+    schema 0002, which 1.0.0's code tolerates: the migration is expand-only)."""
+    return "1.0.0" if served_version() == "1.1.0" else "1.1.0"
+
+
+@pytest.mark.parametrize(
+    ("release", "version", "phase"),
+    [
+        ("broken-start", "1.2.1", "switch"),
+        ("broken-ready", "1.2.2", "switch"),
+        ("broken-version", "1.2.5", "switch"),
+        ("broken-migration", "1.2.3", "migrate"),
+        ("broken-traffic", "1.2.4", "watch"),
+    ],
+)
+def test_a_broken_release_is_contained_in_its_phase(bundles, release, version, phase):
+    assert deploy(bundles["1.1.0"], "1.1.0").returncode == 0
+    with background_load(DEPLOY_LAB, TRAFFIC, stop_at_exit=True) as load:
+        result = deploy(bundles[release], version, *WATCH)
+    assert result.returncode == ExitCode.CONTAINED, result.stderr
+    assert f"phase {phase}" in result.stderr, result.stderr
+    assert_fleet_serves("1.1.0", SCHEMA)
+    assert version not in {host["idle_version"] for host in fleet_status()["hosts"]}
+    # Only the release that fails real traffic may cost requests, and only until the watch.
+    if release != "broken-traffic":
+        assert load.returncode == 0, (load.summary["statuses"], load.summary["errors"])
+
+
+def freeze(container: str, how: str) -> None:
+    verb = {"stopped": ["stop", "-t", "0"], "frozen": ["pause"]}[how]
+    podman.run(["podman", *verb, container])
+
+
+def thaw(container: str, how: str) -> None:
+    podman.run(["podman", {"stopped": "start", "frozen": "unpause"}[how], container])
+
+
+@pytest.mark.parametrize("how", ["stopped", "frozen"])
+def test_an_app_host_lost_mid_switch_is_contained_and_a_rerun_converges(bundles, how):
+    target = the_other_release()
+    before = served_version()
+    container = f"vnops-{DEPLOY_LAB}-app2"
+    running = start_deploy(bundles[target], target, "fault-matrix", *WATCH)
+    try:
+        wait_for_phase(running, "switch")
+        freeze(container, how)
+        _, err = running.communicate(timeout=600)
+    finally:
+        thaw(container, how)
+        wait_until_reachable()
+    assert running.returncode == ExitCode.CONTAINED, err
+    assert "app2" in err and "unreachable" in err, err
+    # app1 was switched back; app2 never switched.
+    assert {host["live_version"] for host in fleet_status()["hosts"]} == {before}
+    rerun = deploy(bundles[target], target, *WATCH)
+    assert rerun.returncode == 0, rerun.stderr
+    assert_fleet_serves(target, SCHEMA)
+
+
+def kill_group(process: subprocess.Popen) -> None:
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait(timeout=30)
+
+
+@pytest.mark.parametrize("phase", PHASES)
+def test_the_cli_killed_in_a_phase_leaves_the_fleet_serving_and_a_rerun_converges(bundles, phase):
+    target, before = the_other_release(), served_version()
+    holder = f"ci:killed-in-{phase}"
+    killed = start_deploy(bundles[target], target, holder, *WATCH)
+    wait_for_phase(killed, phase)
+    kill_group(killed)
+    # Nothing stops serving: every host serves the release it had or the new one.
+    assert served_version() in {before, target}
+    assert {host["live_version"] for host in fleet_status()["hosts"]} <= {before, target}
+    # The same holder (a re-run of the CI job) takes its lease back and finishes the job.
+    rerun = deploy(bundles[target], target, *WATCH, env={"VOICENOTE_LOCK_HOLDER": holder})
+    assert rerun.returncode == 0, rerun.stderr
+    assert_fleet_serves(target, SCHEMA)
