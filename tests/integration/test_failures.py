@@ -44,6 +44,9 @@ def test_a_release_that_does_not_start_is_contained(bundles):
     assert result.returncode == ExitCode.CONTAINED, result.stderr
     assert "phase switch" in result.stderr and "app1" in result.stderr
     assert_fleet_serves("1.1.0", ["0002"])
+    # app1's idle color got back what it ran before (nothing, on a fresh lab): never the failed
+    # release, which a later rollback would start.
+    assert "1.2.1" not in {host["idle_version"] for host in fleet_status()["hosts"]}
 
 
 def test_a_migration_that_raises_leaves_the_schema_at_its_head(bundles):
