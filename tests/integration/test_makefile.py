@@ -2,10 +2,10 @@
 (up, provision, build, deploy, health), then restart, ping, health, both log followers, down."""
 
 import os
-import selectors
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
@@ -42,16 +42,14 @@ def first_lines(target: str, wanted: int, seconds: float = 60) -> list[str]:
         start_new_session=True,
     )  # fmt: skip
     lines: list[str] = []
-    try:
-        with selectors.DefaultSelector() as waiting:
-            waiting.register(follower.stdout, selectors.EVENT_READ)
-            deadline = time.monotonic() + seconds
-            while len(lines) < wanted and time.monotonic() < deadline:
-                if waiting.select(timeout=1):
-                    lines.append(follower.stdout.readline())
-    finally:
-        os.killpg(follower.pid, signal.SIGINT)
-        follower.wait(timeout=30)
+    reader = threading.Thread(target=lambda: lines.extend(follower.stdout), daemon=True)
+    reader.start()
+    deadline = time.monotonic() + seconds
+    while len(lines) < wanted and time.monotonic() < deadline and reader.is_alive():
+        time.sleep(0.2)
+    os.killpg(follower.pid, signal.SIGINT)
+    follower.wait(timeout=30)
+    reader.join(timeout=10)
     return lines
 
 
@@ -70,7 +68,7 @@ def test_make_restart_ping_and_health(lab):
 @pytest.mark.parametrize("target", ["logs", "logs-api"])
 def test_the_log_targets_follow_the_host(lab, target):
     lines = first_lines(target, wanted=3)
-    assert len(lines) == 3 and all(lines), lines
+    assert len(lines) >= 3 and all(lines), lines
 
 
 def test_make_down_removes_the_lab(lab):
