@@ -12,8 +12,10 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 OPS := $(BIN)/voicenote-ops
 PYTEST := $(BIN)/pytest
-# Which lab the lab targets work on, and the host `logs` and `logs-api` follow.
+# Which lab the lab targets work on, its shape (prod: lb1, app1, app2, db1; single: node1),
+# and the host `logs` and `logs-api` follow.
 LAB ?= lab
+TOPOLOGY ?= prod
 HOST ?= app1
 # What `dev`, `build` and `deploy` ship: the reference app, at this version.
 APP_DIR ?= examples/voicenote-api
@@ -34,7 +36,7 @@ export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 ##@ Help
 
 .PHONY: help
-help: ## Show this list (variables: LAB, HOST, VERSION, ROLE, COVERAGE_MIN)
+help: ## Show this list (variables: LAB, TOPOLOGY, HOST, VERSION, SCENARIO, COVERAGE_MIN)
 	@awk 'BEGIN {FS = ":.*## "} /^##@ / {printf "\n%s\n", substr($$0, 5)} /^[a-z][a-z0-9-]*:.*## / {printf "  %-18s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 ##@ Setup
@@ -62,7 +64,7 @@ hooks: ## Install scripts/pre-push-check.sh as this checkout's git pre-push hook
 
 .PHONY: up
 up: ## Start the lab's hosts (again: the same hosts)
-	$(OPS) lab up --name $(LAB)
+	$(OPS) lab up --name $(LAB) --topology $(TOPOLOGY)
 
 .PHONY: down
 down: ## Remove the lab's hosts, network and files

@@ -30,7 +30,31 @@ def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 600)
         capture_output=True,
         text=True,
         cwd=PROJECT,
-        env={**os.environ, **(env or {})},
+        env={**own_environment(), **(env or {})},
+        timeout=timeout,
+        check=False,
+    )
+
+
+# Variables a calling make hands its children (`make VENV=... test-quick` runs these tests).
+MAKE_INHERITED = {"MAKEFLAGS", "MFLAGS", "MAKELEVEL", "VENV"}
+
+
+def own_environment() -> dict[str, str]:
+    """This process's environment without what a calling make passed down, so a make run here
+    reads the Makefile's own defaults."""
+    return {name: value for name, value in os.environ.items() if name not in MAKE_INHERITED}
+
+
+def run_make(*args: str, env: dict[str, str] | None = None, timeout: float = 1800):
+    """`make ARGS` in the project, as CI's workflows run it, with this interpreter's venv
+    (unless ARGS name another VENV=)."""
+    return subprocess.run(
+        ["make", "--no-print-directory", f"VENV={sys.prefix}", *args],
+        capture_output=True,
+        text=True,
+        cwd=PROJECT,
+        env={**own_environment(), **(env or {})},
         timeout=timeout,
         check=False,
     )

@@ -37,9 +37,9 @@ def lab_status(lab: str) -> dict:
 @contextmanager
 def lab_up(lab: str, *options: str) -> Iterator[dict]:
     run_cli("lab", "down", "--name", lab)  # leftovers of a killed run, found by label
-    result = run_cli("lab", "up", "--name", lab, *options, "--json")
-    assert result.returncode == 0, result.stderr
     try:
+        result = run_cli("lab", "up", "--name", lab, *options, "--json")
+        assert result.returncode == 0, result.stderr
         yield json.loads(result.stdout)
     finally:
         run_cli("lab", "down", "--name", lab)
@@ -106,3 +106,24 @@ def background_load(lab: str, plan: generator.LoadPlan, stop_at_exit: bool) -> I
     load.returncode = process.returncode
     assert out, f"the load command printed no figures: {err[-2000:]}"
     load.summary = json.loads(out)
+
+
+def host_state(lab: str, hosts: tuple[str, ...], db_host: str = "db1") -> dict[str, str]:
+    """What a refused run must leave as it was: podman's diff of /etc and /opt, the sha256 of
+    every file under /etc and /opt/voicenote on each host, and the database's schema head."""
+    state = {}
+    for host in hosts:
+        _, diff = podman.run(["podman", "diff", f"vnops-{lab}-{host}"])
+        state[f"{host} diff"] = "\n".join(
+            sorted(line for line in diff.splitlines() if line[2:].startswith(("/etc", "/opt")))
+        )
+        state[f"{host} sha256"] = on_host(
+            lab, host, "sh", "-c",
+            "find /etc /opt/voicenote -xdev -type f -print0 2>/dev/null | sort -z"
+            " | xargs -0 sha256sum",
+        )  # fmt: skip
+    state["schema"] = on_host(
+        lab, db_host, "runuser", "-u", "postgres", "--",
+        "psql", "-tAc", "SELECT version_num FROM alembic_version", "voicenote",
+    )  # fmt: skip
+    return state

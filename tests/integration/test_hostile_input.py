@@ -11,33 +11,13 @@ import pytest
 
 from tests.conftest import run_cli
 from tests.integration.deploys import DEPLOY_LAB, deploy
-from tests.integration.labs import on_host
+from tests.integration.labs import host_state
 from tests.unit.test_cli_errors import assert_refused
 from voicenote_ops.errors import ExitCode
-from voicenote_ops.lab import podman
 
 pytestmark = [pytest.mark.integration, pytest.mark.security]
 
 HOSTS = ("lb1", "app1", "app2", "db1")
-
-
-def host_state() -> dict[str, str]:
-    state = {}
-    for host in HOSTS:
-        _, diff = podman.run(["podman", "diff", f"vnops-{DEPLOY_LAB}-{host}"])
-        state[f"{host} diff"] = "\n".join(
-            sorted(line for line in diff.splitlines() if line[2:].startswith(("/etc", "/opt")))
-        )
-        state[f"{host} sha256"] = on_host(
-            DEPLOY_LAB, host, "sh", "-c",
-            "find /etc /opt/voicenote -xdev -type f -print0 2>/dev/null | sort -z"
-            " | xargs -0 sha256sum",
-        )  # fmt: skip
-    state["schema"] = on_host(
-        DEPLOY_LAB, "db1", "runuser", "-u", "postgres", "--",
-        "psql", "-tAc", "SELECT version_num FROM alembic_version", "voicenote",
-    )  # fmt: skip
-    return state
 
 
 def rewrite_bundle(source: Path, target: Path, change) -> Path:
@@ -57,9 +37,9 @@ def lab(deploy_lab):
     bundle = deploy_lab("1.1.0")
     result = deploy(bundle, "1.1.0")
     assert result.returncode == 0, result.stderr
-    before = host_state()
+    before = host_state(DEPLOY_LAB, HOSTS)
     yield bundle
-    assert host_state() == before, "a refused deploy changed a host"
+    assert host_state(DEPLOY_LAB, HOSTS) == before, "a refused deploy changed a host"
 
 
 def test_hostile_versions_are_refused(lab):

@@ -1,6 +1,7 @@
 """The promotion guard, through the plain ansible-playbook path on the deploy lab given prod's
-rule (voicenote_promotion_from=staging): a commit no staging-like environment deployed is
-refused, one it deployed goes through, and an override is recorded."""
+rule (voicenote_promotion_from=staging): a commit no staging-like lab deployed is refused, one
+it deployed goes through, and an override is recorded. Between two labs made --like staging and
+--like prod with the CLI: test_promotion_labs.py."""
 
 import json
 
@@ -34,15 +35,15 @@ def records(audit_dir) -> list[dict]:
 def test_a_commit_staging_never_ran_is_refused(bundle, tmp_path):
     done = prod_rule_deploy(bundle, tmp_path)
     assert done.returncode != 0
-    assert "was never deployed successfully to staging" in done.stdout
+    assert "was never deployed successfully to a lab made --like staging" in done.stdout
     assert records(tmp_path)[-1]["result"] == "refused"
 
 
 def test_a_commit_staging_ran_goes_through(bundle, tmp_path):
     commit = verify_bundle(bundle).source_commit
     staging = {"format": 1, "operation": "deploy", "result": "succeeded", "rules": "staging",
-               "source_commit": commit, "environment": "staging", "to": "1.1.0"}  # fmt: skip
-    (tmp_path / "staging.jsonl").write_text(json.dumps(staging) + "\n")
+               "lab": True, "source_commit": commit, "environment": "stage-lab"}  # fmt: skip
+    (tmp_path / "stage-lab.jsonl").write_text(json.dumps(staging) + "\n")
     done = prod_rule_deploy(bundle, tmp_path)
     assert done.returncode == 0, done.stdout[-2000:]
     assert records(tmp_path)[-1]["result"] == "succeeded"

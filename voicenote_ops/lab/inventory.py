@@ -58,7 +58,8 @@ def known_hosts_text(hosts: list[HostAddress], host_keys: dict[str, str]) -> str
 
 def link_group_vars(lab: LabFiles, inventories: Path, like: str) -> None:
     """group_vars of the environment the lab is like; vault files always the lab's own,
-    since a real environment's vault password is not the lab's to have."""
+    since a real environment's vault password is not the lab's to have (and staging and prod
+    commit only a vault.yml.example)."""
     target = lab.inventory_dir / "group_vars"
     if target.exists():
         for path in sorted(target.rglob("*"), reverse=True):
@@ -66,17 +67,14 @@ def link_group_vars(lab: LabFiles, inventories: Path, like: str) -> None:
         target.rmdir()
     source_root = inventories / like / "group_vars"
     lab_root = inventories / LAB_ENVIRONMENT / "group_vars"
-    for source in sorted(source_root.rglob("*")):
-        if not source.is_file():
-            continue
-        relative = source.relative_to(source_root)
-        if source.name == VAULT_FILE and like != LAB_ENVIRONMENT:
-            source = lab_root / relative
-            if not source.is_file():
-                continue
-        link = target / relative
+    linked = [(source_root, path) for path in source_root.rglob("*") if path.is_file()]
+    if like != LAB_ENVIRONMENT:
+        linked = [(root, path) for root, path in linked if path.name != VAULT_FILE]
+        linked += [(lab_root, path) for path in lab_root.rglob(VAULT_FILE) if path.is_file()]
+    for root, path in sorted(linked):
+        link = target / path.relative_to(root)
         link.parent.mkdir(parents=True, exist_ok=True)
-        link.symlink_to(source)
+        link.symlink_to(path)
 
 
 def write_inventory(
