@@ -2,6 +2,7 @@
 failing the way they promise (examples/voicenote-api/releases/build_release.py)."""
 
 import os
+import re
 import subprocess
 import sys
 import tarfile
@@ -9,12 +10,14 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from tests.app_services import (
+    AppProcess,
     PostgreSQL,
     Redis,
     assert_ready_follows_redis,
@@ -81,6 +84,23 @@ def postgresql() -> Iterator[PostgreSQL]:
 def redis() -> Iterator[Redis]:
     with redis_server(password="releases-test-only") as server:  # noqa: S106 - throwaway
         yield server
+
+
+@pytest.fixture
+def serve(releases: dict[str, Installed], postgresql: PostgreSQL, redis: Redis, tmp_path: Path):
+    """serve(NAME): the release running on a database of its own, migrated to its head."""
+
+    @contextmanager
+    def serving(name: str) -> Iterator[AppProcess]:
+        release = releases[name]
+        database = "serve_" + re.sub(r"\W", "_", name)
+        url = postgresql.create_database(database)
+        assert migrate(release.venv, url, "upgrade", "head").returncode == 0
+        env = _env(url, redis, release.manifest)
+        with running_app(release.venv, env, tmp_path / f"{database}.log") as app:
+            yield app
+
+    return serving
 
 
 def _env(database_url: str, redis: Redis, manifest: Manifest) -> dict[str, str]:
@@ -161,14 +181,8 @@ def test_upgrade_to_1_1_0_keeps_1_0_0_working_and_downgrades(
     assert "language" not in postgresql.query("upgrade_path", COLUMNS).split()
 
 
-def test_installed_release_ready_follows_redis(
-    releases: dict[str, Installed], postgresql: PostgreSQL, redis: Redis, tmp_path: Path
-) -> None:
-    release = releases["1.1.0"]
-    url = postgresql.create_database("readiness")
-    assert migrate(release.venv, url, "upgrade", "head").returncode == 0
-    env = _env(url, redis, release.manifest)
-    with running_app(release.venv, env, tmp_path / "app.log") as app:
+def test_installed_release_ready_follows_redis(serve, redis: Redis) -> None:
+    with serve("1.1.0") as app:
         assert_ready_follows_redis(app.base_url, redis)
 
 
@@ -188,13 +202,8 @@ def test_broken_start_exits_at_startup(
     assert "search" in result.stderr
 
 
-def test_broken_ready_serves_health_but_never_becomes_ready(
-    releases: dict[str, Installed], postgresql: PostgreSQL, redis: Redis, tmp_path: Path
-) -> None:
-    release = releases["broken-ready"]
-    url = postgresql.create_database("broken_ready")
-    assert migrate(release.venv, url, "upgrade", "head").returncode == 0
-    with running_app(release.venv, _env(url, redis, release.manifest), tmp_path / "a.log") as app:
+def test_broken_ready_serves_health_but_never_becomes_ready(serve) -> None:
+    with serve("broken-ready") as app:
         assert http_json("GET", f"{app.base_url}/health")[1]["status"] == "ok"
         for _ in range(3):
             assert http_json("GET", f"{app.base_url}/ready") == (
@@ -217,13 +226,8 @@ def test_broken_migration_fails_and_leaves_the_schema_as_it_was(
     assert "search_vector" not in postgresql.query("broken_migration", COLUMNS).split()
 
 
-def test_broken_traffic_passes_the_health_gate_but_fails_every_note_read(
-    releases: dict[str, Installed], postgresql: PostgreSQL, redis: Redis, tmp_path: Path
-) -> None:
-    release = releases["broken-traffic"]
-    url = postgresql.create_database("broken_traffic")
-    assert migrate(release.venv, url, "upgrade", "head").returncode == 0
-    with running_app(release.venv, _env(url, redis, release.manifest), tmp_path / "a.log") as app:
+def test_broken_traffic_passes_the_health_gate_but_fails_every_note_read(serve) -> None:
+    with serve("broken-traffic") as app:
         assert http_json("GET", f"{app.base_url}/health")[1]["version"] == "1.2.4"
         assert http_json("GET", f"{app.base_url}/ready")[0] == 200
         status, note = http_json(
@@ -235,13 +239,8 @@ def test_broken_traffic_passes_the_health_gate_but_fails_every_note_read(
         assert read.value.code == 500
 
 
-def test_broken_version_is_ready_but_reports_another_version(
-    releases: dict[str, Installed], postgresql: PostgreSQL, redis: Redis, tmp_path: Path
-) -> None:
-    release = releases["broken-version"]
-    url = postgresql.create_database("broken_version")
-    assert migrate(release.venv, url, "upgrade", "head").returncode == 0
-    with running_app(release.venv, _env(url, redis, release.manifest), tmp_path / "a.log") as app:
+def test_broken_version_is_ready_but_reports_another_version(serve) -> None:
+    with serve("broken-version") as app:
         assert http_json("GET", f"{app.base_url}/ready")[0] == 200
         health = http_json("GET", f"{app.base_url}/health")[1]
         assert (health["status"], health["version"], health["deployment_version"]) == (
