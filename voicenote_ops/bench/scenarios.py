@@ -19,13 +19,13 @@ from voicenote_ops.bench import measure, probe
 from voicenote_ops.bench.report import Results
 from voicenote_ops.bench.settings import Setting, Variant
 from voicenote_ops.bundle import build_bundle
-from voicenote_ops.environments import resolve
+from voicenote_ops.environments import Environment, resolve
 from voicenote_ops.errors import InvalidInput, NeedsAttention
 from voicenote_ops.lab import service as lab_service
 from voicenote_ops.lab.topology import Topology
 from voicenote_ops.load.target import lab_target
 from voicenote_ops.paths import project_dir
-from voicenote_ops.runner import ANSIBLE_CONFIG_ENV, PlaybookRun, RunResult, run_playbook
+from voicenote_ops.runner import ANSIBLE_CONFIG_ENV, RunResult, run_playbook
 from voicenote_ops.services import deploy as deploy_service
 from voicenote_ops.services import provision as provision_service
 from voicenote_ops.services import rollback as rollback_service
@@ -91,16 +91,14 @@ def _checked(what: str, result: RunResult) -> dict:
 
 
 def _run_as(
-    setting: Setting, inventory: Path, operation: Callable[[], RunResult], gather: bool
+    setting: Setting, environment: Environment, operation: Callable[[], RunResult], gather: bool
 ) -> dict:
     """In the measured child: the setting's ansible.cfg, its fact gathering, the operation."""
     if setting.config is not None:
         os.environ[ANSIBLE_CONFIG_ENV] = str(setting.config)
     if gather and setting.gather_playbook is not None:
-        _checked(
-            "gathering facts",
-            run_playbook(PlaybookRun(str(setting.gather_playbook), (inventory,)), _quiet),
-        )
+        gathering = environment.playbook_run(str(setting.gather_playbook))
+        _checked("gathering facts", run_playbook(gathering, _quiet))
     return _checked(setting.variant.value, operation())
 
 
@@ -166,9 +164,9 @@ class Bench:
     ) -> measure.Usage:
         """One measured operation; `gather`: the stock baseline gathers every fact first (not
         for provisioning, whose plays gather facts themselves)."""
-        inventory = resolve(lab).inventory
+        environment = resolve(lab)
         usage = measure.measure(
-            lambda: _run_as(setting, inventory, operation, gather),
+            lambda: _run_as(setting, environment, operation, gather),
             measure.host_counters(lab),
             before_start,
         )
