@@ -108,7 +108,9 @@ def merge(path: Path, results: Results, about: dict[str, str], runs: str) -> lis
         figures = {row: per for row, per in entry["figures"].items() if row not in measured}
         if figures:
             kept.append({**entry, "figures": figures})
-    runs_now = [*kept, {"machine": about, "runs": runs, "figures": results.to_json()}]
+    runs_now = kept + (
+        [{"machine": about, "runs": runs, "figures": results.to_json()}] if measured else []
+    )
     path.write_text(json.dumps(runs_now, indent=1, sort_keys=True) + "\n")
     return runs_now
 

@@ -110,7 +110,10 @@ class Bench:
         releases: Releases,
         say: Callable[[str], None],
         lab_prefix: str = LAB_PREFIX,
+        on_measured: Callable[[], None] = lambda: None,
     ) -> None:
+        # Called after every measurement: the figures so far are written as they come.
+        self.on_measured = on_measured
         self.prod_lab = f"{lab_prefix}-prod"
         self.scaling_lab = f"{lab_prefix}-scale"
         self.settings = settings
@@ -176,6 +179,7 @@ class Bench:
                 f"Look at lab {lab} (voicenote-ops status {lab}).",
             )
         self.results.add_usage(row, setting.variant, usage)
+        self.on_measured()
         self.say(
             f"{row} [{setting.variant}]: {usage.wall:.1f} s, controller CPU "
             f"{usage.controller_cpu:.1f} s, hosts' CPU {sum(usage.hosts_cpu.values()):.1f} s, "
@@ -199,6 +203,7 @@ class Bench:
         if switch is not None and not stop_previous:
             self.results.add("switch", setting.variant, "wall", switch)
         self.results.add(row, setting.variant, "failed_requests", failed)
+        self.on_measured()
         self.say(
             f"{row} [{setting.variant}]: {target_version} served through the load balancer "
             f"after {served if served is None else round(served, 1)} s; switch "

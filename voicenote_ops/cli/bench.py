@@ -61,20 +61,24 @@ def register(app: typer.Typer) -> None:
         workdir = Path(tempfile.mkdtemp(prefix="voicenote-bench-"))
         signal.signal(signal.SIGTERM, _interrupt)
         results = report.Results()
+        runs_said = f"{plan.runs}" + (
+            f" ({plan.slow_runs} for provision and scaling)" if plan.slow_runs != plan.runs else ""
+        )
+
+        def write() -> None:
+            entries = report.merge(target.with_suffix(".json"), results, about, runs_said)
+            report.write_markdown(target, report.markdown(entries), PREAMBLE)
+
         try:
             compared = bench_settings.prepare(project_dir(), workdir, with_mitogen=mitogen)
             _say("settings compared: " + ", ".join(s.variant.value for s in compared))
             bench_run = scenarios.Bench(
-                compared, results, scenarios.Releases(workdir / "dist"), _say, lab_prefix
+                compared, results, scenarios.Releases(workdir / "dist"), _say, lab_prefix, write
             )
             scenarios.run(plan, bench_run)
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
-        runs_said = f"{plan.runs}" + (
-            f" ({plan.slow_runs} for provision and scaling)" if plan.slow_runs != plan.runs else ""
-        )
-        entries = report.merge(target.with_suffix(".json"), results, about, runs_said)
-        report.write_markdown(target, report.markdown(entries), PREAMBLE)
+        write()
         if json_output:
             print_json({"machine": about, "runs": runs_said, "figures": results.to_json(),
                         "targets": [vars(t) for t in report.targets(results)]})  # fmt: skip
