@@ -1,7 +1,8 @@
 """Task timing for profiling deploys: the slowest tasks at the end of a run.
 
 Silent unless VOICENOTE_TIMER_TOP is set to how many tasks to list, so day-to-day output
-stays short; the benchmark command sets it. Enabled in ansible.cfg (callbacks_enabled).
+stays short; set it when profiling (docs/BENCHMARKS.md). Enabled in ansible.cfg
+(callbacks_enabled).
 """
 
 import os
