@@ -65,6 +65,14 @@ def test_the_cpu_table_keeps_the_controller_and_the_hosts_apart():
                               "3.0 (3.0-3.0)", "90 (90-90)")  # fmt: skip
 
 
+def test_the_scaling_table_shows_the_work_per_app_host():
+    _, rows = report.scaling_table(_results())
+    assert [row[:4] for row in rows] == [("1", "tuned", "10.0", "1.00x"),
+                                         ("8", "tuned", "16.0", "1.60x")]  # fmt: skip
+    # controller CPU 4 s over 8 hosts; 3 s per app host, 24 s for the 8
+    assert rows[1][4:] == ("4.0", "0.50", "24.0", "3.0")
+
+
 def test_targets_are_judged_on_the_medians():
     verdicts = {t.what.split()[0]: t.met for t in report.targets(_results())}
     assert verdicts == {"no-op": True, "rollback": True, "8": False, "controller": True}

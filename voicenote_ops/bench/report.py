@@ -174,6 +174,35 @@ def cpu_table(results: Results) -> tuple[tuple[str, ...], list[tuple[str, ...]]]
     return columns, rows
 
 
+def _scaled(figure: Figure, factor: float) -> Figure:
+    return Figure([value * factor for value in figure.samples])
+
+
+def scaling_table(results: Results) -> tuple[tuple[str, ...], list[tuple[str, ...]]]:
+    """Deploys on 1 to 8 app hosts: what grows with the hosts, the controller's or the hosts'
+    own work (per app host, both should stay flat; the wall time grows when the cores are full)."""
+    columns = ("app hosts", "settings", "wall s", "wall vs 1 host", "controller CPU s",
+               "controller CPU s per app host", "app hosts' CPU s",
+               "CPU s per app host")  # fmt: skip
+    rows = []
+    for hosts in (1, 2, 4, 8):
+        key = f"scaling-{hosts}"
+        for setting in results.settings:
+            wall = results.figure(key, setting)
+            if wall.median is None:
+                continue
+            one = results.figure("scaling-1", setting).median
+            controller = results.figure(key, setting, "controller_cpu")
+            per_app = results.figure(key, setting, "app_host_cpu")
+            rows.append((
+                str(hosts), setting, spread(wall),
+                f"{wall.median / one:.2f}x" if one else "-",
+                spread(controller), spread(_scaled(controller, 1 / hosts), 2),
+                spread(_scaled(per_app, hosts)), spread(per_app),
+            ))  # fmt: skip
+    return columns, rows
+
+
 @dataclass(frozen=True)
 class Target:
     what: str
@@ -254,6 +283,7 @@ def markdown(entries: list[dict]) -> str:
     results = combined(entries)
     main_columns, main_rows = main_table(results)
     cpu_columns, cpu_rows = cpu_table(results)
+    scaling_columns, scaling_rows = scaling_table(results)
     goal_rows = [(t.what, t.figure, {True: "met", False: "not met", None: "-"}[t.met])
                  for t in targets(results)]  # fmt: skip
     peaks = [(s, spread(results.peak_mb(s), 0)) for s in results.settings]
@@ -274,6 +304,16 @@ def markdown(entries: list[dict]) -> str:
         "",
         markdown_table(("settings", "controller peak MB, every operation"), peaks),
         "",
+        *(
+            [
+                "### Scaling: what grows with the app hosts",
+                "",
+                markdown_table(scaling_columns, scaling_rows),
+                "",
+            ]
+            if scaling_rows
+            else []
+        ),
         "### Targets",
         "",
         markdown_table(("target", "measured", "verdict"), goal_rows),

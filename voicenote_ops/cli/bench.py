@@ -2,6 +2,7 @@
 own, against a stock-settings baseline in the same run; print the figures and write them to
 docs/BENCHMARKS.md."""
 
+import json
 import shutil
 import signal
 import tempfile
@@ -13,6 +14,7 @@ from voicenote_ops.bench import report, scenarios
 from voicenote_ops.bench import settings as bench_settings
 from voicenote_ops.cli.inspect import table
 from voicenote_ops.cli.output import console, err_console, print_json
+from voicenote_ops.errors import InvalidInput
 from voicenote_ops.lab.service import check_lab_name
 from voicenote_ops.paths import project_dir
 
@@ -48,6 +50,9 @@ def register(app: typer.Typer) -> None:
         lab_prefix: str = typer.Option(
             scenarios.LAB_PREFIX, "--lab-prefix", help="Its labs are PREFIX-prod and PREFIX-scale."
         ),
+        render: bool = typer.Option(
+            False, "--render", help="Measure nothing: write the Markdown again from its .json."
+        ),
         json_output: bool = typer.Option(False, "--json", help="Print one JSON document."),
     ) -> None:
         """Measure what operators feel, each figure against stock Ansible settings in the same run.
@@ -57,6 +62,15 @@ def register(app: typer.Typer) -> None:
         for suffix in ("prod", "scale"):
             check_lab_name(f"{lab_prefix}-{suffix}")
         target = output or project_dir() / "docs" / "BENCHMARKS.md"
+        if render:
+            figures = target.with_suffix(".json")
+            if not figures.is_file():
+                raise InvalidInput(f"{figures} does not exist.", "Run the benchmark first.")
+            report.write_markdown(
+                target, report.markdown(json.loads(figures.read_text())), PREAMBLE
+            )
+            console.print(f"written to {target}")
+            return
         about = report.machine()
         workdir = Path(tempfile.mkdtemp(prefix="voicenote-bench-"))
         signal.signal(signal.SIGTERM, _interrupt)
