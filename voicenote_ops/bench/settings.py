@@ -2,7 +2,8 @@
 with stock settings (the baseline), and mitogen where it is installed.
 
 The stock configuration keeps only what correctness needs (the roles path, no default inventory,
-pinned host keys, become through sudo) and leaves everything else at Ansible's defaults: no
+pinned host keys, become through sudo, and, without pipelining, module files other users can read
+so that tasks can become postgres) and leaves everything else at Ansible's defaults: no
 pipelining, `-C -o ControlMaster=auto -o ControlPersist=60s`, 5 forks, implicit fact gathering
 without a cache. The playbooks say `gather_facts: false`; a playbook written the stock way would
 gather every fact of every host, so the baseline runs one play that does exactly that (once per
@@ -46,6 +47,9 @@ def stock_config_text(project: Path) -> str:
         "inventory = /dev/null\n"
         "host_key_checking = True\n"
         "retry_files_enabled = False\n"
+        "# Without pipelining, becoming an unprivileged user (postgres) needs setfacl on the\n"
+        "# hosts, or module files readable by every user for the run: the stock workaround.\n"
+        "allow_world_readable_tmpfiles = True\n"
         "[privilege_escalation]\n"
         "become_method = sudo\n"
     )
