@@ -261,3 +261,14 @@ def test_a_failing_operation_is_reported_not_raised():
     usage = measure.measure(operation, {})
     assert not usage.succeeded
     assert usage.outcome["error"] == "InvalidInput: Bundle x does not exist."
+
+
+def test_render_writes_the_markdown_again_from_its_json(cli, tmp_path):
+    document = tmp_path / "BENCHMARKS.md"
+    report.merge(tmp_path / "BENCHMARKS.json", _results(), {"host": "ci"}, "3")
+    result = cli("bench", "--render", "--output", str(document))
+    assert result.returncode == 0, result.stderr
+    assert "| no-op redeploy of the live version | 9.0 (8.0-12.0) |" in document.read_text()
+    missing = cli("bench", "--render", "--output", str(tmp_path / "none.md"))
+    assert missing.returncode == ExitCode.INVALID
+    assert "none.json does not exist. Run the benchmark first." in missing.stderr
