@@ -120,8 +120,10 @@ def test_the_stock_config_keeps_only_what_correctness_needs(tmp_path):
     text = settings.stock_config_text(Path("/project"))
     assert "roles_path = /project/roles" in text
     assert "host_key_checking = True" in text
-    for tuned in ("pipelining", "ssh_args", "ControlPersist", "forks", "gathering", "fact_caching"):
-        assert tuned not in text
+    assert "allow_world_readable_tmpfiles = True" in text
+    keys = [line.split("=")[0].strip() for line in text.splitlines() if "=" in line]
+    for tuned in ("pipelining", "ssh_args", "forks", "gathering", "fact_caching", "strategy"):
+        assert tuned not in keys
 
 
 def test_prepare_writes_the_baseline_and_its_fact_gathering(tmp_path, monkeypatch):
