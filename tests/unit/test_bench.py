@@ -90,7 +90,10 @@ def test_the_markdown_replaces_only_its_own_part(tmp_path):
     assert text.startswith("# Benchmarks\n\nWhy.\n\n" + report.BEGIN)
     assert "stale figures" not in text and text.endswith("After.\n")
     assert "| no-op redeploy of the live version | 9.0 (8.0-12.0) |" in text
-    assert "- noop, rollback, scaling-1, scaling-8, switch: 3 run(s). host ci; cpu 2 cores." in text
+    assert (
+        "- noop, rollback, scaling-1, scaling-8, switch: 1-3 run(s) done of 3 asked. "
+        "host ci; cpu 2 cores." in text
+    )
 
 
 def test_a_new_markdown_file_starts_with_the_preamble(tmp_path):

@@ -273,9 +273,14 @@ def markdown_table(columns: Iterable[str], rows: Iterable[Iterable[str]]) -> str
 
 
 def _measured_on(entry: dict) -> str:
+    """Which rows a run measured, how many runs each figure got (an interrupted run has fewer
+    than asked for), and the machine."""
     rows = ", ".join(sorted(entry["figures"]))
+    done = sorted({len(metrics["wall"]["samples"]) for per in entry["figures"].values()
+                   for metrics in per.values() if "wall" in metrics})  # fmt: skip
+    runs = f"{done[0]}-{done[-1]}" if len(done) > 1 else str(done[0]) if done else "0"
     about = "; ".join(f"{k} {v}" for k, v in entry["machine"].items())
-    return f"- {rows}: {entry['runs']} run(s). {about}."
+    return f"- {rows}: {runs} run(s) done of {entry['runs']} asked. {about}."
 
 
 def markdown(entries: list[dict]) -> str:
