@@ -39,6 +39,9 @@ def register(app: typer.Typer) -> None:
         slow_runs: int = typer.Option(
             None, "--slow-runs", help="Runs of provision and scaling (default: --runs)."
         ),
+        app_hosts: list[int] = typer.Option(
+            None, "--app-hosts", help="Scaling: only these app host counts (1, 2, 4, 8)."
+        ),
         mitogen: bool = typer.Option(
             True, "--mitogen/--no-mitogen", help="Also measure mitogen, when it is installed."
         ),
@@ -58,7 +61,7 @@ def register(app: typer.Typer) -> None:
         """Measure what operators feel, each figure against stock Ansible settings in the same run.
 
         Makes its own labs (bench-prod, bench-scale) and removes them at the end."""
-        plan = scenarios.plan(only, runs, slow_runs)
+        plan = scenarios.plan(only, runs, slow_runs, app_hosts)
         for suffix in ("prod", "scale"):
             check_lab_name(f"{lab_prefix}-{suffix}")
         target = output or project_dir() / "docs" / "BENCHMARKS.md"
