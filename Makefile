@@ -1,7 +1,6 @@
 # The CI/CD strategy's commands, run against a lab of real hosts on this machine.
 # `make help` lists them. Every target runs one command; prerequisites chain the rest, and the
 # CI workflows call these same targets, so what passes here passes there.
-# Targets marked [later] call a voicenote-ops command that is still to come (docs/cicd.md).
 
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
@@ -111,7 +110,7 @@ demo: ## The main job: a provisioned prod-shaped lab, the example app deployed 1
 	bash scripts/demo.sh
 
 .PHONY: bench
-bench: ## [later] Benchmarks against the lab, printing figures (voicenote-ops bench)
+bench: ## Benchmarks on labs of their own against stock Ansible settings; writes docs/BENCHMARKS.md
 	$(OPS) bench
 
 ##@ Tests

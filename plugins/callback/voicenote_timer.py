@@ -1,7 +1,8 @@
 """Task timing for profiling deploys: the slowest tasks at the end of a run.
 
 Silent unless VOICENOTE_TIMER_TOP is set to how many tasks to list, so day-to-day output
-stays short; the benchmark command sets it. Enabled in ansible.cfg (callbacks_enabled).
+stays short; set it when profiling (docs/BENCHMARKS.md). Enabled in ansible.cfg
+(callbacks_enabled).
 """
 
 import os
@@ -12,8 +13,10 @@ from ansible.plugins.callback import CallbackBase
 DOCUMENTATION = """
 name: voicenote_timer
 type: aggregate
-short_description: list the slowest tasks of a run
-description: Set VOICENOTE_TIMER_TOP=N to print the N slowest tasks when the run ends.
+short_description: list the tasks that took longest in a run
+description: >-
+  Set VOICENOTE_TIMER_TOP=N to print, when the run ends, the N tasks that took longest in
+  total (a task run several times adds up) and how often each ran.
 """
 
 
@@ -26,12 +29,16 @@ class CallbackModule(CallbackBase):
     def __init__(self) -> None:
         super().__init__()
         self._started: dict[str, float] = {}
+        # A task that runs again (each batch, each phase) adds up: its total and its count.
         self._durations: dict[str, float] = {}
+        self._counts: dict[str, int] = {}
         self._current: str | None = None
 
     def _close_current(self) -> None:
         if self._current is not None:
-            self._durations[self._current] = time.monotonic() - self._started[self._current]
+            spent = time.monotonic() - self._started[self._current]
+            self._durations[self._current] = self._durations.get(self._current, 0.0) + spent
+            self._counts[self._current] = self._counts.get(self._current, 0) + 1
             self._current = None
 
     def v2_playbook_on_task_start(self, task, is_conditional):
@@ -48,6 +55,7 @@ class CallbackModule(CallbackBase):
         if top <= 0:
             return
         slowest = sorted(self._durations.items(), key=lambda item: item[1], reverse=True)[:top]
-        self._display.display(f"slowest {len(slowest)} tasks:")
+        total = sum(self._durations.values())
+        self._display.display(f"slowest {len(slowest)} tasks of {total:.2f}s in tasks:")
         for name, seconds in slowest:
-            self._display.display(f"  {seconds:7.2f}s  {name}")
+            self._display.display(f"  {seconds:7.2f}s  {self._counts[name]:3d}x  {name}")

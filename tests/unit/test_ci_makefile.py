@@ -192,7 +192,7 @@ TARGET_RUN_BY = {
 # Targets no test runs, and why.
 NOT_RUN_BY_TESTS = {
     "demo": "the README's main job (a prod-shaped lab, two deploys): run by hand, minutes long",
-    "bench": "voicenote-ops bench is being written; its target stays marked [later]",
+    "bench": "45 minutes of labs; test_bench.py (performance tier) runs its noop part",
     "test-integration": "a tier of the test command itself (scripts/test.sh -m integration)",
     "coverage": "the unit and integration tiers with the gate: CI's integration job",
     "test-heavy": "the load, stress and performance tiers, on demand",

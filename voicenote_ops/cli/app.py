@@ -6,6 +6,7 @@ import typer
 
 from voicenote_ops import __version__
 from voicenote_ops.cli import (
+    bench,
     build,
     ci,
     deploy,
@@ -39,6 +40,7 @@ rollback.register(app)
 inspect.register(app)
 history.register(app)
 load.register(app)
+bench.register(app)
 
 
 def _version(value: bool) -> None:

@@ -23,6 +23,11 @@ def register(app: typer.Typer) -> None:
             "--downgrade",
             help="Downgrade a schema the target's code does not know (after a backup).",
         ),
+        stop_previous: bool = typer.Option(
+            False,
+            "--stop-previous",
+            help="Stop the color rolled away from once the switch is verified.",
+        ),
         yes: bool = typer.Option(False, "--yes", help="Do not ask for confirmation."),
         json_output: bool = typer.Option(False, "--json", help="Print one JSON document."),
     ) -> None:
@@ -32,7 +37,9 @@ def register(app: typer.Typer) -> None:
             env, f"Roll back to {target or 'the previous release'}", yes, typer.confirm
         )
         with live_progress(f"rollback {env.name}") as on_progress:
-            result = service.rollback(env, target, lock_wait, downgrade, on_progress)
+            result = service.rollback(
+                env, target, lock_wait, downgrade, on_progress, stop_previous=stop_previous
+            )
         if json_output:
             print_json({"environment": env.name, "to": target, **result.to_json()})
         else:

@@ -23,6 +23,7 @@ def rollback(
     lock_wait: int,
     downgrade: bool,
     on_progress: Callable[[Progress], None],
+    stop_previous: bool = False,
 ) -> RunResult:
     return run_playbook(
         environment.playbook_run(
@@ -31,6 +32,7 @@ def rollback(
                 "voicenote_rollback_to": to or "",
                 "voicenote_lock_wait": lock_wait,
                 "voicenote_allow_downgrade": downgrade,
+                "voicenote_stop_previous": stop_previous,
                 "voicenote_env_name": environment.name,
             },
         ),

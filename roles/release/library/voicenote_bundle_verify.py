@@ -43,6 +43,10 @@ manifest:
   description: The bundle's manifest without its file list.
   returned: success
   type: dict
+sha256:
+  description: The bundle file's own sha256, so the controller reads the bundle once.
+  returned: when I(path) is the bundle file
+  type: str
 """
 
 
@@ -139,7 +143,8 @@ def main():
                 f"{python} is {host_tag}; build it for this host's Python."
             )
     summary = {key: value for key, value in manifest.items() if key != "files"}
-    module.exit_json(changed=False, manifest=summary)
+    extra_result = {} if os.path.isdir(path) else {"sha256": _sha256(path)}
+    module.exit_json(changed=False, manifest=summary, **extra_result)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,1 @@
+"""`voicenote-ops bench`: scenarios on labs, their measurement, and the report."""
