@@ -32,6 +32,29 @@ def as_root(monkeypatch):
     monkeypatch.setattr(prereqs.os, "geteuid", lambda: 0)
 
 
+@pytest.fixture(autouse=True)
+def kernel_settings(tmp_path, monkeypatch):
+    """The inotify limit and the sysctl file, as files of the test's own."""
+    limit, persisted = tmp_path / "max_user_instances", tmp_path / "sysctl.d" / "60-lab.conf"
+    limit.write_text("128\n")
+    persisted.parent.mkdir()
+    monkeypatch.setattr(prereqs, "INOTIFY_INSTANCES", limit)
+    monkeypatch.setattr(prereqs, "SYSCTL_FILE", persisted)
+    return limit, persisted
+
+
+def test_the_inotify_limit_is_raised_now_and_for_the_next_boot(kernel_settings):
+    limit, persisted = kernel_settings
+    said = []
+    prereqs.raise_inotify_limit(said.append)
+    assert limit.read_text() == "1024\n"
+    assert persisted.read_text() == "fs.inotify.max_user_instances = 1024\n"
+    assert said == ["fs.inotify.max_user_instances = 1024"]
+    limit.write_text("4096\n")
+    prereqs.raise_inotify_limit(said.append)
+    assert limit.read_text() == "4096\n" and len(said) == 1, "a higher limit is kept"
+
+
 def test_missing_tools_are_named_with_the_fix(as_root, monkeypatch):
     monkeypatch.setattr(prereqs.shutil, "which", lambda tool: None if tool == "runc" else tool)
     with pytest.raises(InvalidInput, match="needs runc,") as refused:
@@ -75,7 +98,7 @@ def test_install_asks_apt_for_the_missing_packages_only(as_root, monkeypatch):
         ["apt-get", "update", "-q"],
         ["apt-get", "install", "-y", "-q", "--no-install-recommends", "iptables", "debootstrap"],
     ]
-    assert said == ["apt-get update", "apt-get install"]
+    assert said == ["fs.inotify.max_user_instances = 1024", "apt-get update", "apt-get install"]
     calls = zip(recorder.calls, recorder.envs, strict=True)
     apt_envs = [env for argv, env in calls if argv[0] == "apt-get"]
     assert [env["DEBIAN_FRONTEND"] for env in apt_envs] == ["noninteractive"] * 2

@@ -4,6 +4,7 @@ import os
 import shutil
 import subprocess
 from collections.abc import Callable
+from pathlib import Path
 
 from voicenote_ops.errors import InvalidInput, NeedsAttention
 
@@ -46,8 +47,26 @@ def _installed(package: str) -> bool:
     return done.stdout.strip() == "install ok installed"
 
 
+# Every lab host's systemd takes inotify instances, all counted against root: the kernel's
+# default of 128 runs out at about 15 hosts, and a new host then never starts sshd.
+INOTIFY_INSTANCES = Path("/proc/sys/fs/inotify/max_user_instances")
+INOTIFY_NEEDED = 1024
+SYSCTL_FILE = Path("/etc/sysctl.d/60-voicenote-lab.conf")
+
+
+def raise_inotify_limit(progress: Callable[[str], None]) -> None:
+    """At least INOTIFY_NEEDED inotify instances, now and after a reboot."""
+    if int(INOTIFY_INSTANCES.read_text().strip()) < INOTIFY_NEEDED:
+        progress(f"fs.inotify.max_user_instances = {INOTIFY_NEEDED}")
+        INOTIFY_INSTANCES.write_text(f"{INOTIFY_NEEDED}\n")
+    setting = f"fs.inotify.max_user_instances = {INOTIFY_NEEDED}\n"
+    if not SYSCTL_FILE.is_file() or SYSCTL_FILE.read_text() != setting:
+        SYSCTL_FILE.write_text(setting)
+
+
 def install(progress: Callable[[str], None]) -> None:
     _require_root("Installing the lab prerequisites takes apt-get as root")
+    raise_inotify_limit(progress)
     if shutil.which("apt-get") is None:
         raise InvalidInput(
             "Installing the lab prerequisites needs apt-get (a Debian or Ubuntu machine).",
