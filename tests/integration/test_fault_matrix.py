@@ -28,7 +28,8 @@ from voicenote_ops.errors import ExitCode
 from voicenote_ops.lab import podman
 from voicenote_ops.load import generator
 
-pytestmark = [pytest.mark.integration, pytest.mark.stress]
+# Heavy tier only: not in the default run nor in the coverage run (-m "unit or integration").
+pytestmark = pytest.mark.stress
 
 SCHEMA = ["0002"]
 # The deploys of this module watch the new color, so the watch is a phase a kill can land in.
