@@ -1,8 +1,10 @@
 """Shared fixtures: the CLI as a user runs it, and a private state dir for the session."""
 
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -89,3 +91,21 @@ def release_bundle(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], 
         return built[name]
 
     return bundle
+
+
+def scratch_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, playbooks: dict[str, str],
+                    inventory: str) -> Path:  # fmt: skip
+    """A project of its own (the real ansible.cfg and plugins, these playbooks and hosts.yml)
+    that the CLI's runner finds, with the runner's private folders under tmp_path."""
+    root = tmp_path / "project"
+    (root / "playbooks").mkdir(parents=True)
+    shutil.copy(PROJECT / "ansible.cfg", root / "ansible.cfg")
+    shutil.copytree(PROJECT / "plugins", root / "plugins")
+    for name, text in playbooks.items():
+        (root / "playbooks" / name).write_text(text)
+    (root / "hosts.yml").write_text(inventory)
+    monkeypatch.setenv("VOICENOTE_OPS_PROJECT", str(root))
+    runs = tmp_path / "runs"
+    runs.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(runs))
+    return root

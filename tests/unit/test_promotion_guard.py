@@ -3,12 +3,10 @@ written here: which records let a release through, and that labs and real enviro
 vouch for each other. Each host of the inventory is one environment asking the guard."""
 
 import json
-import shutil
-import tempfile
 
 import pytest
 
-from tests.conftest import PROJECT
+from tests.conftest import PROJECT, scratch_project
 from voicenote_ops.runner import PlaybookRun, RunResult, run_playbook
 
 pytestmark = [pytest.mark.unit, pytest.mark.security]
@@ -62,17 +60,8 @@ def record(**changes) -> dict:
 @pytest.fixture
 def guard(tmp_path, monkeypatch):
     """Run the guard with these trail files ({name: [records]}); the hosts that it let through."""
-    root = tmp_path / "project"
-    (root / "playbooks").mkdir(parents=True)
-    shutil.copy(PROJECT / "ansible.cfg", root / "ansible.cfg")
-    shutil.copytree(PROJECT / "plugins", root / "plugins")
+    root = scratch_project(tmp_path, monkeypatch, {"guard.yml": PLAYBOOK}, json.dumps(INVENTORY))
     (root / "playbooks" / "tasks").symlink_to(PROJECT / "playbooks" / "tasks")
-    (root / "playbooks" / "guard.yml").write_text(PLAYBOOK)
-    (root / "hosts.yml").write_text(json.dumps(INVENTORY))
-    monkeypatch.setenv("VOICENOTE_OPS_PROJECT", str(root))
-    runs = tmp_path / "runs"
-    runs.mkdir()
-    monkeypatch.setattr(tempfile, "tempdir", str(runs))
     audit = tmp_path / "audit"
     audit.mkdir()
 

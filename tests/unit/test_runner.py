@@ -1,17 +1,16 @@
 """The runner adapter against a real ansible-playbook run on this machine (local connection)."""
 
-import shutil
 import tempfile
 from pathlib import Path
 
 import pytest
 
+from tests.conftest import scratch_project
 from voicenote_ops.errors import InvalidInput
 from voicenote_ops.runner import PlaybookRun, run_playbook
 
 pytestmark = pytest.mark.unit
 
-PROJECT = Path(__file__).resolve().parents[2]
 PLAYBOOK = """
 - name: Adapter check
   hosts: all
@@ -36,17 +35,7 @@ all:
 
 @pytest.fixture
 def project(tmp_path, monkeypatch):
-    root = tmp_path / "project"
-    (root / "playbooks").mkdir(parents=True)
-    shutil.copy(PROJECT / "ansible.cfg", root / "ansible.cfg")
-    shutil.copytree(PROJECT / "plugins", root / "plugins")
-    (root / "playbooks" / "check.yml").write_text(PLAYBOOK)
-    (root / "hosts.yml").write_text(INVENTORY)
-    monkeypatch.setenv("VOICENOTE_OPS_PROJECT", str(root))
-    runs = tmp_path / "runs"
-    runs.mkdir()
-    monkeypatch.setattr(tempfile, "tempdir", str(runs))
-    return root
+    return scratch_project(tmp_path, monkeypatch, {"check.yml": PLAYBOOK}, INVENTORY)
 
 
 def test_result_counts_failure_and_progress(project):

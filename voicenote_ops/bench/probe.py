@@ -13,7 +13,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from voicenote_ops.load.generator import Target
+from voicenote_ops.load.generator import Target, json_object
 
 # The lab load balancer's server name (inventories/lab/group_vars/all/main.yml).
 LAB_DOMAIN = "voicenote.lab.test"
@@ -80,7 +80,7 @@ class Probe:
             answer = Answer(sent, time.monotonic(), kind, None)
             self.answers.append(answer)
             return answer, None
-        data = _json(body) if 200 <= response.status < 300 else None
+        data = json_object(body) if 200 <= response.status < 300 else None
         answer = Answer(
             sent,
             time.monotonic(),
@@ -102,7 +102,7 @@ class Probe:
                 headers={"Host": LAB_DOMAIN, "Content-Type": "application/json"},
             )  # fmt: skip
             response = conn.getresponse()
-            data = _json(response.read())
+            data = json_object(response.read())
         except (OSError, http.client.HTTPException):
             return None
         finally:
@@ -123,14 +123,6 @@ class Probe:
         while self._running():
             self._request(conn, "POST", path, "long")
         conn.close()
-
-
-def _json(body: bytes) -> dict | None:
-    try:
-        data = json.loads(body)
-    except ValueError:
-        return None
-    return data if isinstance(data, dict) else None
 
 
 def served_at(answers: list[Answer], version: str, since: float) -> float | None:

@@ -163,7 +163,7 @@ class _Connection:
             self.close()
             self._record(kind, sent, due, None, error=type(error).__name__)
             return None
-        answer = _json(data) if 200 <= response.status < 300 else None
+        answer = json_object(data) if 200 <= response.status < 300 else None
         version = answer.get("version") if kind == "health" and answer else None
         self._record(kind, sent, due, response.status, version=version)
         return answer
@@ -186,7 +186,8 @@ class _Connection:
             self._conn = None
 
 
-def _json(data: bytes) -> dict | None:
+def json_object(data: bytes) -> dict | None:
+    """The JSON object of an answer's body, or None when it is not one."""
     try:
         answer = json.loads(data)
     except ValueError:
