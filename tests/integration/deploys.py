@@ -2,6 +2,7 @@
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -9,6 +10,7 @@ from pathlib import Path
 
 from tests.conftest import PROJECT, lab_name, run_cli
 from tests.integration.labs import lb_request
+from voicenote_ops.lab import podman
 
 DEPLOY_LAB = lab_name("deploy")
 VAULT = PROJECT / "inventories" / "lab" / "vault-password.txt"
@@ -97,3 +99,29 @@ def wait_until_reachable(seconds: float = 180) -> None:
     while ansible("ansible", "all", "-m", "ansible.builtin.ping").returncode != 0:
         assert time.monotonic() < deadline, f"{DEPLOY_LAB} did not answer again in {seconds} s"
         time.sleep(3)
+
+
+def kill_group(process: subprocess.Popen) -> None:
+    """kill -9 of the CLI's whole process group: the CLI, ansible-playbook, its workers, ssh."""
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait(timeout=30)
+
+
+# How a test takes an app host away from under a deploy (podman verbs), and gives it back.
+HOST_FAULTS = {"stopped": (["stop", "-t", "0"], ["start"]), "frozen": (["pause"], ["unpause"])}
+
+
+def deploy_losing_app2(bundle: Path, version: str, how: str, *options: str, timeout: float = 600):
+    """A deploy during which app2 is stopped or frozen as the switch phase starts; returns the
+    finished process, its stdout and stderr, once app2 is back and Ansible reaches it again."""
+    take, give = HOST_FAULTS[how]
+    container = f"vnops-{DEPLOY_LAB}-app2"
+    running = start_deploy(bundle, version, "fault-test", *options)
+    try:
+        wait_for_phase(running, "switch")
+        podman.run(["podman", *take, container])
+        out, err = running.communicate(timeout=timeout)
+    finally:
+        podman.run(["podman", *give, container], check=False)
+        wait_until_reachable()
+    return running, out, err

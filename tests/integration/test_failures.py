@@ -11,16 +11,13 @@ from tests.integration.deploys import (
     DEPLOY_LAB,
     assert_fleet_serves,
     deploy,
+    deploy_losing_app2,
     fleet_status,
     served_version,
-    start_deploy,
-    wait_for_phase,
-    wait_until_reachable,
     write_survivor,
 )
 from tests.integration.labs import background_load
 from voicenote_ops.errors import ExitCode
-from voicenote_ops.lab import podman
 from voicenote_ops.load import generator
 
 pytestmark = pytest.mark.integration
@@ -70,16 +67,7 @@ def test_a_release_failing_real_traffic_is_switched_back_by_the_watch(bundles):
 
 
 def test_an_app_host_lost_mid_deploy_is_contained_and_a_rerun_converges(bundles, deploy_lab):
-    one_zero = deploy_lab("1.0.0")
-    container = f"vnops-{DEPLOY_LAB}-app2"
-    running = start_deploy(one_zero, "1.0.0", holder="fault-test")
-    try:
-        wait_for_phase(running, "switch")
-        podman.run(["podman", "stop", "-t", "0", container])
-        out, err = running.communicate(timeout=300)
-    finally:
-        podman.run(["podman", "start", container])
-        wait_until_reachable()
+    running, out, err = deploy_losing_app2(deploy_lab("1.0.0"), "1.0.0", "stopped", timeout=300)
     assert running.returncode == ExitCode.CONTAINED, err
     assert "app2" in err and "unreachable" in err
     assert json.loads(out)["reported"]["voicenote_failure"]["host"] == "app2"

@@ -6,26 +6,22 @@ After each case every reachable app host serves a release it served before or th
 deployed (never nothing), the note written before the faults is still there, the schema is at a
 head a release knows, and running the deploy again converges."""
 
-import os
-import signal
-import subprocess
-
 import pytest
 
 from tests.integration.deploys import (
     DEPLOY_LAB,
     assert_fleet_serves,
     deploy,
+    deploy_losing_app2,
     fleet_status,
+    kill_group,
     served_version,
     start_deploy,
     wait_for_phase,
-    wait_until_reachable,
     write_survivor,
 )
 from tests.integration.labs import background_load
 from voicenote_ops.errors import ExitCode
-from voicenote_ops.lab import podman
 from voicenote_ops.load import generator
 
 # Heavy tier only: not in the default run nor in the coverage run (-m "unit or integration").
@@ -79,28 +75,11 @@ def test_a_broken_release_is_contained_in_its_phase(bundles, release, version, p
         assert load.returncode == 0, (load.summary["statuses"], load.summary["errors"])
 
 
-def freeze(container: str, how: str) -> None:
-    verb = {"stopped": ["stop", "-t", "0"], "frozen": ["pause"]}[how]
-    podman.run(["podman", *verb, container])
-
-
-def thaw(container: str, how: str) -> None:
-    podman.run(["podman", {"stopped": "start", "frozen": "unpause"}[how], container])
-
-
 @pytest.mark.parametrize("how", ["stopped", "frozen"])
 def test_an_app_host_lost_mid_switch_is_contained_and_a_rerun_converges(bundles, how):
     target = the_other_release()
     before = served_version()
-    container = f"vnops-{DEPLOY_LAB}-app2"
-    running = start_deploy(bundles[target], target, "fault-matrix", *WATCH)
-    try:
-        wait_for_phase(running, "switch")
-        freeze(container, how)
-        _, err = running.communicate(timeout=600)
-    finally:
-        thaw(container, how)
-        wait_until_reachable()
+    running, _, err = deploy_losing_app2(bundles[target], target, how, *WATCH)
     assert running.returncode == ExitCode.CONTAINED, err
     assert "app2" in err and "unreachable" in err, err
     # app1 was switched back; app2 never switched.
@@ -108,11 +87,6 @@ def test_an_app_host_lost_mid_switch_is_contained_and_a_rerun_converges(bundles,
     rerun = deploy(bundles[target], target, *WATCH)
     assert rerun.returncode == 0, rerun.stderr
     assert_fleet_serves(target, SCHEMA)
-
-
-def kill_group(process: subprocess.Popen) -> None:
-    os.killpg(process.pid, signal.SIGKILL)
-    process.wait(timeout=30)
 
 
 @pytest.mark.parametrize("phase", PHASES)

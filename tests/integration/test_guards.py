@@ -2,8 +2,6 @@
 recovery) and the schema guard (a rollback across an incompatible migration)."""
 
 import json
-import os
-import signal
 
 import pytest
 
@@ -12,6 +10,7 @@ from tests.integration.deploys import (
     DEPLOY_LAB,
     deploy,
     fleet_status,
+    kill_group,
     served_version,
     start_deploy,
     wait_for_phase,
@@ -55,8 +54,7 @@ def test_a_second_deploy_is_refused_naming_the_holder(bundles):
 def test_a_killed_deploy_leaves_its_lease_and_the_same_holder_recovers(bundles):
     killed = start_deploy(bundles["1.1.0"], "1.1.0", holder="ci:4242")
     wait_for_phase(killed, "switch")
-    os.killpg(killed.pid, signal.SIGKILL)
-    killed.wait(timeout=30)
+    kill_group(killed)
     held = lease()
     assert held is not None and held["holder"] == "ci:4242" and held["version"] == "1.1.0"
     other = deploy(bundles["1.1.0"], "1.1.0", env={"VOICENOTE_LOCK_HOLDER": "someone-else"})
