@@ -28,8 +28,64 @@ def test_app_requests_without_a_running_color_are_502_from_the_app_site(hosts):
 
 
 def test_http_redirects_to_https_and_the_lb_has_its_own_health(hosts):
-    assert "301" in curl(hosts["lb1"], "http://127.0.0.1/v1/notes").stdout.splitlines()[0]
+    redirect = curl(hosts["lb1"], "http://127.0.0.1/v1/notes?page=2").stdout.lower()
+    assert redirect.splitlines()[0].startswith("http/1.1 308")
+    assert "location: https://127.0.0.1/v1/notes?page=2" in redirect
     assert "200" in curl(hosts["lb1"], "http://127.0.0.1/lb-health").stdout.splitlines()[0]
+
+
+def handshake(host, *options):
+    """A TLS handshake with the load balancer from the lb itself: what was agreed, or the alert."""
+    return host.run(
+        "openssl s_client -brief -connect 127.0.0.1:443 -servername voicenote.lab.test "
+        f"{' '.join(options)} </dev/null"
+    )
+
+
+@pytest.mark.parametrize("version", ["1.2", "1.3"])
+def test_tls_1_2_and_1_3_are_accepted(hosts, version):
+    result = handshake(hosts["lb1"], f"-tls{version.replace('.', '_')}")
+    assert result.rc == 0, result.stderr
+    assert f"Protocol version: TLSv{version}" in result.stderr
+
+
+def test_tls_1_1_is_refused_by_the_server(hosts):
+    # SECLEVEL=0 lets this client offer TLS 1.1 (OpenSSL 3 does not by default), so the refusal
+    # is the server's protocol_version alert, not the client giving up.
+    result = handshake(hosts["lb1"], "-tls1_1", "-cipher", "DEFAULT@SECLEVEL=0")
+    assert result.rc != 0
+    assert "alert protocol version" in result.stderr, result.stderr
+
+
+def test_tls_1_2_agrees_on_forward_secret_aead_ciphers_only(hosts):
+    lb = hosts["lb1"]
+    # The client's order wins (ssl_prefer_server_ciphers off): the server's list starts with
+    # AES128-GCM, this client's with ChaCha20.
+    agreed = handshake(
+        lb, "-tls1_2", "-cipher", "ECDHE-RSA-CHACHA20-POLY1305:ECDHE-RSA-AES128-GCM-SHA256"
+    )
+    assert "Ciphersuite: ECDHE-RSA-CHACHA20-POLY1305" in agreed.stderr, agreed.stderr
+    assert "Server Temp Key: X25519" in agreed.stderr
+    # RSA key exchange, CBC, DHE: each in Debian's default list, none in the guideline's.
+    for weak in ("AES128-SHA", "ECDHE-RSA-AES128-SHA", "DHE-RSA-AES128-GCM-SHA256"):
+        result = handshake(lb, "-tls1_2", "-cipher", weak)
+        assert result.rc != 0 and "alert handshake failure" in result.stderr, (weak, result.stderr)
+
+
+def test_key_exchange_only_on_the_guideline_groups(hosts):
+    lb = hosts["lb1"]
+    assert handshake(lb, "-tls1_3", "-groups", "secp384r1").rc == 0
+    refused = handshake(lb, "-tls1_3", "-groups", "secp521r1")
+    assert refused.rc != 0 and "alert handshake failure" in refused.stderr, refused.stderr
+
+
+def test_every_https_answer_carries_hsts_and_http_none(hosts):
+    lb = hosts["lb1"]
+    hsts = "strict-transport-security: max-age=63072000\r"
+    for path in ("/nginx-health", "/v1/notes", "/lb-health"):
+        headers = curl(lb, f"https://127.0.0.1{path}", "-k").stdout.lower()
+        assert headers.count("strict-transport-security") == 1 and hsts in headers, (path, headers)
+    assert "strict-transport-security" not in curl(lb, "http://127.0.0.1/lb-health").stdout.lower()
 
 
 def test_certificate_names_the_domain_and_its_key_is_root_only(hosts):
