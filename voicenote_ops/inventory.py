@@ -44,7 +44,7 @@ def _where(error: ValidationError) -> str:
 def check_inventory(hosts_file: Path) -> Inventory:
     try:
         document = yaml.safe_load(hosts_file.read_text())
-    except (OSError, yaml.YAMLError) as error:
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
         raise InvalidInput(f"{hosts_file} cannot be read as YAML ({error}).") from None
     try:
         inventory = Inventory.model_validate(document)

@@ -12,7 +12,10 @@ from importlib.metadata import version as package_version
 from pathlib import Path
 from typing import Protocol
 
+from pydantic import BaseModel, ConfigDict
+
 from voicenote_ops.bench.stats import Figure, ratio, spread
+from voicenote_ops.files import read_json_as, read_text
 
 BASELINE = "stock"
 TUNED = "tuned"
@@ -97,11 +100,42 @@ class Results:
         return results
 
 
+class _Metric(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    samples: list[float]
+
+
+class _Entry(BaseModel):
+    """One run's entry in the figures file, as `merge` writes it."""
+
+    model_config = ConfigDict(extra="allow")
+
+    machine: dict[str, str]
+    runs: str
+    figures: dict[str, dict[str, dict[str, _Metric]]]
+
+
+def read_figures(path: Path) -> list[dict]:
+    """The entries of the figures file (none before the first run), checked to be what `merge`
+    writes: a damaged file is refused before anything is measured or rendered."""
+    if not path.exists() and not path.is_symlink():
+        return []
+    entries = read_json_as(
+        list[_Entry],
+        path,
+        "the benchmark figures",
+        "Restore it (git checkout -- FILE) or remove it, then run the benchmark again.",
+        written_by="`voicenote-ops bench`",
+    )
+    return [entry.model_dump() for entry in entries]
+
+
 def merge(path: Path, results: Results, about: dict[str, str], runs: str) -> list[dict]:
     """The rows of this run, and those of earlier runs this one did not measure (a run of
     `--only noop` updates the no-op rows and keeps the others), saved as JSON at `path`:
     one entry per run, each with the machine it ran on and its figures."""
-    earlier = json.loads(path.read_text()) if path.is_file() else []
+    earlier = read_figures(path)
     measured = set(results.figures)
     kept = []
     for entry in earlier:
@@ -347,7 +381,8 @@ def markdown(entries: list[dict]) -> str:
 def write_markdown(path: Path, generated: str, preamble: str) -> None:
     """Replace the generated part of the file, keeping the text around it (or start the file
     with `preamble`)."""
-    text = path.read_text() if path.is_file() else ""
+    fix = "Name a Markdown file (UTF-8), or remove it to start a new one."
+    text = read_text(path, "the benchmark page", fix) if path.is_file() else ""
     if BEGIN in text and END in text:
         before, rest = text.split(BEGIN, 1)
         after = rest.split(END, 1)[1].lstrip("\n")

@@ -19,6 +19,7 @@ from voicenote_ops.bench import measure, probe
 from voicenote_ops.bench.report import Results
 from voicenote_ops.bench.settings import Setting, Variant
 from voicenote_ops.bundle import build_bundle
+from voicenote_ops.bundle.signature import lab_signing_key
 from voicenote_ops.environments import Environment, resolve
 from voicenote_ops.errors import InvalidInput, NeedsAttention
 from voicenote_ops.lab import service as lab_service
@@ -85,7 +86,8 @@ def _quiet(_step: object) -> None:
 
 class Releases:
     """Bundles of the example app, built on demand (outside any measurement), one new version
-    for every deploy measured: a deploy of a version the hosts already have is not a deploy."""
+    for every deploy measured: a deploy of a version the hosts already have is not a deploy.
+    Signed with the lab's test-only key, the one the benchmark's labs trust."""
 
     def __init__(self, out_dir: Path) -> None:
         self._out = out_dir
@@ -94,7 +96,8 @@ class Releases:
     def fresh(self) -> tuple[str, Path]:
         version = f"{RELEASE_LINE}.{self._next}"
         self._next += 1
-        return version, build_bundle(project_dir() / APP_DIR, version, self._out)
+        key = lab_signing_key(project_dir())
+        return version, build_bundle(project_dir() / APP_DIR, version, self._out, signing_key=key)
 
 
 def _checked(what: str, result: RunResult) -> dict:

@@ -1,6 +1,8 @@
 """The `voicenote-ops` entry point: one Typer app, one place that turns errors into exit codes."""
 
+import os
 import sys
+from typing import NoReturn
 
 import typer
 
@@ -20,7 +22,9 @@ from voicenote_ops.cli import (
     rollback,
 )
 from voicenote_ops.cli.output import err_console
-from voicenote_ops.errors import OpsError
+from voicenote_ops.environments import VAULT_PASSWORD_FILE_ENV
+from voicenote_ops.errors import DEBUG_ENV, InvalidInput, OpsError, from_exception
+from voicenote_ops.paths import PROJECT_ENV
 
 app = typer.Typer(
     name="voicenote-ops",
@@ -58,17 +62,59 @@ def _root(
     """Provision, deploy and roll back the VoiceNote API with Ansible."""
 
 
-def main() -> None:
+# The longest error line printed; longer ones (a huge value typed back) keep both ends.
+MAX_ERROR_LENGTH = 2000
+# Environment variables that name files for the operator, like words of the command line.
+NAMING_VARIABLES = (PROJECT_ENV, VAULT_PASSWORD_FILE_ENV)
+
+
+def _one_line(text: str) -> str:
+    line = " ".join(text.split())
+    if len(line) <= MAX_ERROR_LENGTH:
+        return line
+    half = MAX_ERROR_LENGTH // 2
+    return f"{line[:half]} [...] {line[-half:]}"
+
+
+def _fail(error: OpsError) -> NoReturn:
+    err_console.print(f"error: {_one_line(error.render())}", markup=False, highlight=False)
+    sys.exit(int(error.code))
+
+
+def main(args: list[str] | None = None) -> None:
     """Run the CLI; the only place that turns errors into exit codes.
 
-    Typer runs standalone, so usage mistakes exit 2 (invalid input) with its own message;
-    errors of the tool's own are printed as one sentence with the fix, never a traceback.
+    Every failure is one line on stderr and a code from the README's table, never a traceback:
+    usage mistakes (Typer's) and the tool's own errors exit with theirs, and any other exception
+    is said by errors.from_exception. VOICENOTE_OPS_DEBUG=1 shows the traceback instead.
     """
+    words = sys.argv[1:] if args is None else list(args)
     try:
-        app()
+        if any("\0" in word for word in words):
+            # No shell passes one; a word holding it was made by a program, and no path has it.
+            raise InvalidInput("An argument holds a NUL byte.", "Pass arguments without it.")
+        code = app(args=words, standalone_mode=False)
+    except typer.TyperException as usage:
+        # Typer's own click raises these; the help asked for by no arguments is already shown.
+        if type(usage).__name__ == "NoArgsIsHelpError":
+            sys.exit(usage.exit_code)
+        context = getattr(usage, "ctx", None)
+        message = usage.format_message().rstrip(".")
+        _fail(
+            InvalidInput(
+                f"{message}.", f"See {context.command_path if context else app.info.name} --help."
+            )
+        )
     except OpsError as error:
-        err_console.print(f"error: {error.render()}", markup=False, highlight=False)
-        sys.exit(int(error.code))
-    except KeyboardInterrupt:
+        _fail(error)
+    except (KeyboardInterrupt, typer.Abort):
         err_console.print("interrupted.")
         sys.exit(130)
+    except Exception as error:
+        if os.environ.get(DEBUG_ENV):
+            raise
+        named = [*words, *(os.environ.get(name, "") for name in NAMING_VARIABLES)]
+        # --option=PATH names PATH too.
+        named += [word.split("=", 1)[1] for word in named if word.startswith("--") and "=" in word]
+        _fail(from_exception(error, named))
+    sys.exit(code if isinstance(code, int) else 0)

@@ -2,7 +2,6 @@
 own, against a stock-settings baseline in the same run; print the figures and write them to
 docs/BENCHMARKS.md."""
 
-import json
 import shutil
 import signal
 import tempfile
@@ -29,6 +28,16 @@ def _say(line: str) -> None:
 def _interrupt(_signal: int, _frame: object) -> None:
     # A terminated benchmark removes its labs like an interrupted one (scenarios.run's finally).
     raise KeyboardInterrupt
+
+
+def _check_writable(path: Path) -> None:
+    """A regular file to replace, or a new one in an existing folder."""
+    if not path.name or path.name == "..":
+        raise InvalidInput(f"--output {str(path)!r} names no file.", "Name a Markdown file.")
+    if (path.exists() or path.is_symlink()) and not path.is_file():
+        raise InvalidInput(f"{path} exists and is not a regular file.", "Name a Markdown file.")
+    if not path.parent.is_dir():
+        raise InvalidInput(f"{path.parent} is not a folder.", "Name a file in an existing folder.")
 
 
 def register(app: typer.Typer) -> None:
@@ -65,13 +74,16 @@ def register(app: typer.Typer) -> None:
         for suffix in ("prod", "scale"):
             check_lab_name(f"{lab_prefix}-{suffix}")
         target = output or project_dir() / "docs" / "BENCHMARKS.md"
+        # Both files are written at the end: refuse what could not be before measuring.
+        _check_writable(target)
+        _check_writable(target.with_suffix(".json"))
+        figures = target.with_suffix(".json")
+        earlier = report.read_figures(figures)
         if render:
-            figures = target.with_suffix(".json")
-            if not figures.is_file():
-                raise InvalidInput(f"{figures} does not exist.", "Run the benchmark first.")
-            report.write_markdown(
-                target, report.markdown(json.loads(figures.read_text())), PREAMBLE
-            )
+            if not earlier:
+                missing = "holds no figures" if figures.exists() else "does not exist"
+                raise InvalidInput(f"{figures} {missing}.", "Run the benchmark first.")
+            report.write_markdown(target, report.markdown(earlier), PREAMBLE)
             console.print(f"written to {target}")
             return
         about = report.machine()

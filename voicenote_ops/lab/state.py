@@ -6,8 +6,22 @@ import subprocess
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from voicenote_ops.lab.topology import Topology
+from pydantic import BaseModel, ConfigDict, Field
+
+from voicenote_ops.errors import NeedsAttention
+from voicenote_ops.files import read_json_as, read_text
+from voicenote_ops.lab.topology import MAX_APP_HOSTS, Topology
 from voicenote_ops.paths import state_dir
+
+
+class _RecordedSettings(BaseModel):
+    """lab.json as `lab up` writes it (LabSettings), checked before it is trusted."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    topology: Topology = Field(strict=False)
+    app_hosts: int = Field(ge=1, le=MAX_APP_HOSTS)
+    like: str = Field(pattern=r"^[a-z][a-z0-9-]{0,30}$")
 
 
 @dataclass(frozen=True)
@@ -51,10 +65,22 @@ class LabFiles:
         return self.hosts_file.is_file()
 
     def read_settings(self) -> LabSettings | None:
-        if not self.settings_file.is_file():
+        """What `lab up` recorded, or None before the first; a damaged record is refused."""
+        if not self.settings_file.exists() and not self.settings_file.is_symlink():
             return None
-        data = json.loads(self.settings_file.read_text())
-        return LabSettings(Topology(data["topology"]), int(data["app_hosts"]), data["like"])
+        fix = (
+            f"Remove the lab with `voicenote-ops lab down --name {self.name}` and make it again "
+            "with `voicenote-ops lab up`."
+        )
+        settings = read_json_as(
+            _RecordedSettings,
+            self.settings_file,
+            f"the settings of lab {self.name}",
+            fix,
+            written_by="`voicenote-ops lab up`",
+            own=True,
+        )
+        return LabSettings(settings.topology, settings.app_hosts, settings.like)
 
     def write_settings(self, settings: LabSettings) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
@@ -64,12 +90,24 @@ class LabFiles:
         """Create an ed25519 key pair once; return the public key line."""
         if not path.is_file():
             path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            subprocess.run(
+            made = subprocess.run(
                 ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", comment, "-f", str(path)],
-                check=True,
                 capture_output=True,
+                text=True,
+                check=False,
             )
-        return path.with_suffix(".pub").read_text().strip()
+            if made.returncode != 0:
+                detail = (made.stderr.strip().splitlines() or ["no output"])[-1]
+                raise NeedsAttention(
+                    f"ssh-keygen could not make the key {path} of lab {self.name}: {detail}.",
+                    f"Check that this user can write {path.parent}.",
+                )
+        return read_text(
+            path.with_suffix(".pub"),
+            f"the public key of lab {self.name}",
+            f"Remove the lab with `voicenote-ops lab down --name {self.name}` and make it again.",
+            own=True,
+        ).strip()
 
     def remove(self) -> None:
         shutil.rmtree(self.root, ignore_errors=True)

@@ -5,7 +5,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from voicenote_ops.environments import Environment
-from voicenote_ops.errors import NeedsAttention
+from voicenote_ops.errors import InvalidInput, NeedsAttention
+from voicenote_ops.files import read_text
 from voicenote_ops.paths import state_dir
 from voicenote_ops.runner import Progress, run_playbook
 
@@ -14,18 +15,36 @@ def _local_file(environment: Environment) -> Path:
     return state_dir() / "audit" / f"{environment.name}.jsonl"
 
 
+def _local_lines(environment: Environment) -> list[str]:
+    """The controller's copy, one JSON record a line; a damaged line is refused by number."""
+    path = _local_file(environment)
+    if not path.exists():
+        return []
+    fix = "Fix or remove that line; the hosts keep the whole trail (voicenote-ops history ENV)."
+    lines = [
+        line
+        for line in read_text(path, "the audit copy", fix, own=True).splitlines()
+        if line.strip()
+    ]
+    for number, line in enumerate(lines, start=1):
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError:
+            record = None
+        if not isinstance(record, dict):
+            raise InvalidInput(f"Line {number} of the audit copy {path} is not a JSON record.", fix)
+    return lines
+
+
 def local_history(environment: Environment, lines: int) -> list[dict]:
     """The controller's copy: runs made from this machine, and trails brought from the hosts."""
-    path = _local_file(environment)
-    if not path.is_file():
-        return []
-    return [json.loads(line) for line in path.read_text().splitlines()[-lines:] if line.strip()]
+    return [json.loads(line) for line in _local_lines(environment)[-lines:]]
 
 
 def _keep_locally(environment: Environment, records: list[dict]) -> None:
     """Merge the host's records into the controller's copy, which the promotion guard reads."""
     path = _local_file(environment)
-    known = path.read_text().splitlines() if path.is_file() else []
+    known = _local_lines(environment)
     fetched = [json.dumps(record, sort_keys=True) for record in records]
     merged = sorted(
         set(known) | set(fetched), key=lambda line: json.loads(line).get("finished_at", "")
