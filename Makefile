@@ -19,6 +19,9 @@ HOST ?= app1
 # What `dev`, `build` and `deploy` ship: the reference app, at this version.
 APP_DIR ?= examples/voicenote-api
 VERSION ?= 1.0.0
+# What `build` signs it with: the lab's committed, test-only key, the one labs trust (CI's deploy
+# job signs with its own secret key; docs/app-and-bundles.md, Signing).
+SIGNING_KEY ?= inventories/lab/release-signing-key
 # The scenario `make molecule` tests (CI: one job per scenario of molecule/).
 SCENARIO ?= base
 # Coverage of voicenote_ops by the unit and integration tiers may not drop below this.
@@ -35,7 +38,7 @@ export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 ##@ Help
 
 .PHONY: help
-help: ## Show this list (variables: LAB, TOPOLOGY, HOST, VERSION, SCENARIO, COVERAGE_MIN)
+help: ## Show this list (variables: LAB, TOPOLOGY, HOST, VERSION, SIGNING_KEY, SCENARIO, COVERAGE_MIN)
 	@awk 'BEGIN {FS = ":.*## "} /^##@ / {printf "\n%s\n", substr($$0, 5)} /^[a-z][a-z0-9-]*:.*## / {printf "  %-18s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 ##@ Setup
@@ -74,8 +77,8 @@ provision: up ## Provision the lab's hosts (voicenote-ops provision)
 	$(OPS) provision $(LAB) --yes
 
 .PHONY: build
-build: ## Build the release bundle dist/voicenote-api-VERSION.tar.gz
-	$(OPS) build $(APP_DIR) --version $(VERSION)
+build: ## Build the release bundle dist/voicenote-api-VERSION.tar.gz, signed with SIGNING_KEY
+	$(OPS) build $(APP_DIR) --version $(VERSION) --signing-key $(SIGNING_KEY)
 
 .PHONY: deploy
 deploy: provision build ## Deploy VERSION to the lab (voicenote-ops deploy)

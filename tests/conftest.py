@@ -1,5 +1,6 @@
 """Shared fixtures: the CLI as a user runs it, and a private state dir for the session."""
 
+import importlib.util
 import os
 import shutil
 import subprocess
@@ -17,6 +18,15 @@ LAB_PREFIX = os.environ.get("VOICENOTE_TEST_LAB_PREFIX", "it")
 
 def lab_name(purpose: str) -> str:
     return f"{LAB_PREFIX}-{purpose}"
+
+
+def role_plugin(role: str, kind: str, name: str):
+    """A role's module or plugin (roles/ROLE/KIND/NAME.py) imported, to test its functions."""
+    path = PROJECT / "roles" / role / kind / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -72,7 +82,8 @@ BUILD_RELEASE = PROJECT / "examples" / "voicenote-api" / "releases" / "build_rel
 
 @pytest.fixture(scope="session")
 def release_bundle(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Path]:
-    """Build a release of the example app once per session: 1.0.0, 1.1.0, broken-start, ..."""
+    """Build a release of the example app once per session: 1.0.0, 1.1.0, broken-start, ...,
+    signed (BUNDLE.tar.gz.sig beside it) with the lab's test-only key, the one labs trust."""
     root = tmp_path_factory.mktemp("bundles")
     # One download cache for the session's builds; the reproducibility test builds without one.
     environment = {**os.environ, "PIP_CACHE_DIR": str(root / "pip-cache")}

@@ -1,9 +1,11 @@
 """The one module that talks to ansible-runner.
 
-Each run gets a fresh private data dir that is removed afterwards (runner writes extravars,
-the process environment and every event into it). Progress comes from runner's event_handler
-as small `Progress` records; the outcome is a typed `RunResult`. No secret is ever passed as
-extravars or envvars: secrets come from vault files, decrypted on the hosts' side of Ansible.
+Each run gets a fresh private data dir (0700) that is removed afterwards: the extra vars go
+there as runner's `env/extravars`, every value `!unsafe` (extravars.py), so no text an operator
+typed is ever templated; runner writes the process environment and every event beside them.
+Progress comes from runner's event_handler as small `Progress` records; the outcome is a typed
+`RunResult`. No secret is ever passed as extravars or envvars: secrets come from vault files,
+decrypted on the hosts' side of Ansible.
 """
 
 import os
@@ -20,6 +22,7 @@ from typing import Any
 import ansible_runner
 
 from voicenote_ops.errors import InvalidInput
+from voicenote_ops.extravars import write_vars_file
 from voicenote_ops.paths import project_dir
 
 # Another ansible.cfg for every run of this process (the benchmark's stock-settings baseline).
@@ -35,7 +38,8 @@ _HOST_EVENTS = {
 
 @dataclass(frozen=True)
 class PlaybookRun:
-    """What to run: a playbook of the project against inventories, with plain variables."""
+    """What to run: a playbook of the project against inventories, with variables that are
+    data (strings arrive as given, never templated)."""
 
     playbook: str
     inventories: tuple[Path, ...]
@@ -202,12 +206,14 @@ def run_playbook(
     os.chmod(private_dir, 0o700)
     started = time.monotonic()
     try:
+        # Runner hands its own env/extravars to ansible-playbook as `-e @FILE` (a dict given as
+        # `extravars=` it would write as JSON, whose strings Ansible templates).
+        write_vars_file(Path(private_dir) / "env" / "extravars", request.extravars)
         runner = ansible_runner.run(
             private_data_dir=private_dir,
             project_dir=str(project),
             playbook=str(project / "playbooks" / request.playbook),
             inventory=[str(path) for path in request.inventories],
-            extravars=dict(request.extravars),
             limit=request.limit,
             cmdline=request.cmdline() or None,
             envvars=request.envvars(project),

@@ -8,6 +8,10 @@ import sys
 import time
 from pathlib import Path
 
+import yaml
+from ansible.constants import DEFAULT_VAULT_ID_MATCH
+from ansible.parsing.vault import VaultLib, VaultSecret
+
 from tests.conftest import PROJECT, lab_name, run_cli
 from tests.integration.labs import lb_request
 from voicenote_ops.lab import podman
@@ -16,9 +20,11 @@ DEPLOY_LAB = lab_name("deploy")
 VAULT = PROJECT / "inventories" / "lab" / "vault-password.txt"
 
 
-def ansible(program: str, *arguments: str, lab: str = DEPLOY_LAB):
-    """An Ansible program of this venv against the lab's inventory, with the lab's vault."""
-    inventory = Path(os.environ["VOICENOTE_OPS_STATE"]) / "labs" / lab / "inventory"
+def ansible(program: str, *arguments: str, lab: str = DEPLOY_LAB, inventory: Path | None = None):
+    """An Ansible program of this venv against the lab's inventory (or another), with the lab's
+    vault."""
+    if inventory is None:
+        inventory = Path(os.environ["VOICENOTE_OPS_STATE"]) / "labs" / lab / "inventory"
     return subprocess.run(
         [
             str(Path(sys.executable).parent / program), "-i", str(inventory),
@@ -28,9 +34,23 @@ def ansible(program: str, *arguments: str, lab: str = DEPLOY_LAB):
     )  # fmt: skip
 
 
-def ansible_playbook(playbook: str, *extra: str, lab: str = DEPLOY_LAB):
-    """The plain path CI may take: ansible-playbook against the lab's inventory."""
-    return ansible("ansible-playbook", str(PROJECT / "playbooks" / playbook), *extra, lab=lab)
+def ansible_playbook(playbook: str, *extra: str, lab: str = DEPLOY_LAB,
+                     inventory: Path | None = None):  # fmt: skip
+    """The plain path CI may take: ansible-playbook against the lab's inventory (or another)."""
+    playbook_path = str(PROJECT / "playbooks" / playbook)
+    return ansible("ansible-playbook", playbook_path, *extra, lab=lab, inventory=inventory)
+
+
+def lab_audit_key(folder: Path) -> Path:
+    """The lab's test-only audit signing key, from the lab's vault, in a 0600 file: what every
+    lab's lock host signs its audit records with."""
+    vault = VaultLib([(DEFAULT_VAULT_ID_MATCH, VaultSecret(VAULT.read_bytes().strip()))])
+    vault_file = PROJECT / "inventories" / "lab" / "group_vars" / "all" / "vault.yml"
+    secrets = yaml.safe_load(vault.decrypt(vault_file.read_bytes()))
+    key = folder / "lab-audit-key"
+    key.touch(mode=0o600)
+    key.write_text(secrets["vault_audit_signing_key"])
+    return key
 
 
 def deploy(bundle: Path, version: str, *options: str, env: dict | None = None):
@@ -72,13 +92,21 @@ def fleet_status() -> dict:
     return json.loads(result.stdout)
 
 
-def start_deploy(bundle: Path, version: str, holder: str, *options: str) -> subprocess.Popen:
-    """A deploy in its own process group, its progress readable line by line from stderr."""
+def as_ci_run(run_id: str, actor: str = "tester") -> dict[str, str]:
+    """The environment of a process running in CI run run_id: the deploy lock's holder is
+    ci:RUN_ID (ACTOR), and only that run takes back a live lease it left. An empty run_id is a
+    process outside CI, whatever environment the tests themselves run in."""
+    return {"GITHUB_RUN_ID": run_id, "GITHUB_ACTOR": actor if run_id else ""}
+
+
+def start_deploy(bundle: Path, version: str, run_id: str, *options: str) -> subprocess.Popen:
+    """A deploy by CI run run_id in its own process group, its progress readable line by line
+    from stderr."""
     return subprocess.Popen(
         [sys.executable, "-m", "voicenote_ops", "deploy", DEPLOY_LAB, "--version", version,
          "--artifact", str(bundle), "--json", *options],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=PROJECT,
-        env={**os.environ, "VOICENOTE_LOCK_HOLDER": holder}, start_new_session=True,
+        env={**os.environ, **as_ci_run(run_id)}, start_new_session=True,
     )  # fmt: skip
 
 

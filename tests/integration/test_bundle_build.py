@@ -1,4 +1,5 @@
-"""A real bundle build is reproducible: same version, fresh dirs, no pip cache, new mtimes."""
+"""A real bundle build is reproducible: same version, fresh dirs, no pip cache, new mtimes, and
+signed or not (the signature is a file of its own)."""
 
 import hashlib
 import os
@@ -8,10 +9,12 @@ from pathlib import Path
 import pytest
 
 from voicenote_ops.bundle import build_bundle, verify_bundle
+from voicenote_ops.bundle.signature import LAB_SIGNING_KEY, signature_path, signing_key
 
 pytestmark = pytest.mark.integration
 
-APP_DIR = Path(__file__).resolve().parents[2] / "examples" / "voicenote-api"
+PROJECT = Path(__file__).resolve().parents[2]
+APP_DIR = PROJECT / "examples" / "voicenote-api"
 
 
 def _sha256(path: Path) -> str:
@@ -29,10 +32,12 @@ def test_two_builds_of_one_version_are_identical(
     for path in source.rglob("*"):
         os.utime(path, (2_000_000_000, 2_000_000_000))
     (source / "src" / "voicenote_api" / "models.py").chmod(0o600)
-    second = build_bundle(source, "1.0.0", tmp_path / "second", commit="test")
+    key = signing_key(PROJECT / LAB_SIGNING_KEY)
+    second = build_bundle(source, "1.0.0", tmp_path / "second", commit="test", signing_key=key)
 
     assert first.name == second.name == "voicenote-api-1.0.0.tar.gz"
     assert _sha256(first) == _sha256(second)
+    assert not signature_path(first).exists() and signature_path(second).is_file()
     manifest = verify_bundle(second)
     assert manifest.wheel == "wheelhouse/voicenote_api-1.0.0-py3-none-any.whl"
     assert manifest.source_commit == "test"

@@ -15,6 +15,7 @@ from tests.integration.deploys import (
 )
 from tests.integration.labs import lb_request, on_host
 from voicenote_ops.errors import ExitCode
+from voicenote_ops.lab import podman
 
 pytestmark = pytest.mark.integration
 
@@ -73,6 +74,24 @@ def test_upgrade_migrates_once_backs_up_and_keeps_the_notes(lab):
     _, notes = lb_request(DEPLOY_LAB, "GET", "/notes")
     assert [note["title"] for note in notes["notes"]] == ["kept"]
     assert served_version() == "1.1.0"
+
+
+def test_the_app_cannot_change_its_own_code(lab):
+    """pip ran as the app's user (no bundle code as root); the releases are root's again after,
+    nothing in them writable by the service group or setuid."""
+    for host in APP_HOSTS:
+        loose = on_host(
+            DEPLOY_LAB, host, "find", "/opt/voicenote/releases", "-mindepth", "1", "!", "-type",
+            "l", "(", "!", "-user", "root", "-o", "-perm", "/7022", ")", "-print",
+        )  # fmt: skip
+        assert loose == "", f"{host}: {loose}"
+    code = "/opt/voicenote/releases/1.1.0/venv/lib/python3.11/site-packages/voicenote_api/app.py"
+    status, _ = podman.run(
+        ["podman", "exec", "--user", "voicenote", f"vnops-{DEPLOY_LAB}-app1", "sh", "-c",
+         f"echo 'raise SystemExit' >> {code}"],
+        check=False,
+    )  # fmt: skip
+    assert status != 0, "the service user could write to its release's code"
 
 
 def main_pids(host: str) -> dict[str, str]:

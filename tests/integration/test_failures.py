@@ -16,7 +16,7 @@ from tests.integration.deploys import (
     served_version,
     write_survivor,
 )
-from tests.integration.labs import background_load
+from tests.integration.labs import background_load, on_host
 from voicenote_ops.errors import ExitCode
 from voicenote_ops.load import generator
 
@@ -50,6 +50,9 @@ def test_a_migration_that_raises_leaves_the_schema_at_its_head(bundles):
     result = deploy(bundles["broken-migration"], "1.2.3")
     assert result.returncode == ExitCode.CONTAINED, result.stderr
     assert "phase migrate" in result.stderr
+    # The migration's error names the user it ran as: the app's, never root (code from a bundle).
+    service_uid = on_host(DEPLOY_LAB, "app1", "id", "-u", "voicenote").strip()
+    assert f"(run as uid {service_uid})" in result.stderr, result.stderr
     assert_fleet_serves("1.1.0", ["0002"])
 
 

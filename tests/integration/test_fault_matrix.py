@@ -10,6 +10,7 @@ import pytest
 
 from tests.integration.deploys import (
     DEPLOY_LAB,
+    as_ci_run,
     assert_fleet_serves,
     deploy,
     deploy_losing_app2,
@@ -92,14 +93,14 @@ def test_an_app_host_lost_mid_switch_is_contained_and_a_rerun_converges(bundles,
 @pytest.mark.parametrize("phase", PHASES)
 def test_the_cli_killed_in_a_phase_leaves_the_fleet_serving_and_a_rerun_converges(bundles, phase):
     target, before = the_other_release(), served_version()
-    holder = f"ci:killed-in-{phase}"
-    killed = start_deploy(bundles[target], target, holder, *WATCH)
+    run_id = f"killed-in-{phase}"
+    killed = start_deploy(bundles[target], target, run_id, *WATCH)
     wait_for_phase(killed, phase)
     kill_group(killed)
     # Nothing stops serving: every host serves the release it had or the new one.
     assert served_version() in {before, target}
     assert {host["live_version"] for host in fleet_status()["hosts"]} <= {before, target}
-    # The same holder (a re-run of the CI job) takes its lease back and finishes the job.
-    rerun = deploy(bundles[target], target, *WATCH, env={"VOICENOTE_LOCK_HOLDER": holder})
+    # The same CI run (a re-run of its job) takes its lease back and finishes the job.
+    rerun = deploy(bundles[target], target, *WATCH, env=as_ci_run(run_id))
     assert rerun.returncode == 0, rerun.stderr
     assert_fleet_serves(target, SCHEMA)

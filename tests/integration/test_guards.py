@@ -1,13 +1,19 @@
 """The guards, on the deploy lab: the deploy lock (concurrent runs, a killed run and its
-recovery) and the schema guard (a rollback across an incompatible migration)."""
+recovery by the same CI run, an explicit take-over, a watch longer than the lease) and the
+schema guard (a rollback across an incompatible migration)."""
 
 import json
+import os
+import pwd
+import socket
+import time
 
 import pytest
 
 from tests.conftest import run_cli
 from tests.integration.deploys import (
     DEPLOY_LAB,
+    as_ci_run,
     deploy,
     fleet_status,
     kill_group,
@@ -21,6 +27,15 @@ from voicenote_ops.errors import ExitCode
 pytestmark = [pytest.mark.integration, pytest.mark.security]
 
 LEASE = "/var/lib/voicenote/deploy.lock"
+AUDIT = "/var/lib/voicenote/audit.jsonl"
+# A process outside CI: its holder is the real uid's account@host, which takes no live lease.
+OPERATOR = as_ci_run("")
+# A lease left by a holder that never comes back (it would expire in 2100).
+GHOST = {
+    "id": "0123456789abcdef", "holder": "ghost", "run": "9", "operation": "deploy",
+    "version": "9.9.9", "acquired_at": "x", "renewed_at": "x", "expires_at": "2100-01-01T00:00:00Z",
+    "expires_epoch": 4102444800,
+}  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -38,48 +53,85 @@ def lease() -> dict | None:
     return json.loads(result.stdout)["lease"]
 
 
+def last_record() -> dict:
+    return json.loads(on_host(DEPLOY_LAB, "db1", "tail", "-1", AUDIT))
+
+
+def write_lease(lease: dict) -> None:
+    on_host(DEPLOY_LAB, "db1", "sh", "-c", f"echo '{json.dumps(lease)}' > {LEASE}")
+
+
 def test_a_second_deploy_is_refused_naming_the_holder(bundles):
-    first = start_deploy(bundles["1.0.0"], "1.0.0", holder="first-operator")
+    first = start_deploy(bundles["1.0.0"], "1.0.0", "1111")
     try:
         wait_for_phase(first, "upload")
-        second = deploy(bundles["1.0.0"], "1.0.0", env={"VOICENOTE_LOCK_HOLDER": "second"})
+        second = deploy(bundles["1.0.0"], "1.0.0", env=OPERATOR)
         assert second.returncode == ExitCode.REFUSED, second.stderr
-        assert "first-operator" in second.stderr
+        assert "by ci:1111 (tester) holds the deploy lock" in second.stderr
+        assert "--take-over" in second.stderr
     finally:
         assert first.wait(timeout=300) == 0
     assert served_version() == "1.0.0"
     assert lease() is None
 
 
-def test_a_killed_deploy_leaves_its_lease_and_the_same_holder_recovers(bundles):
-    killed = start_deploy(bundles["1.1.0"], "1.1.0", holder="ci:4242")
-    wait_for_phase(killed, "switch")
+def test_a_killed_deploy_keeps_its_lease_through_the_watch_and_the_same_run_recovers(bundles):
+    """Killed while it watches: its lease was renewed for the whole watch (not only lock_ttl);
+    another holder is refused; a re-run of the same CI run takes it back, recorded."""
+    killed = start_deploy(bundles["1.1.0"], "1.1.0", "4242", "--watch", "90")
+    wait_for_phase(killed, "watch")
+    deadline = time.monotonic() + 60
+    while (held := lease())["expires_epoch"] - held["renewed_epoch"] < 600 + 90:
+        assert time.monotonic() < deadline, f"the lease was not renewed for the watch: {held}"
     kill_group(killed)
-    held = lease()
-    assert held is not None and held["holder"] == "ci:4242" and held["version"] == "1.1.0"
-    other = deploy(bundles["1.1.0"], "1.1.0", env={"VOICENOTE_LOCK_HOLDER": "someone-else"})
+    assert held["holder"] == "ci:4242 (tester)" and held["version"] == "1.1.0"
+    other = deploy(bundles["1.1.0"], "1.1.0", env=OPERATOR)
     assert other.returncode == ExitCode.REFUSED, other.stderr
-    rerun = deploy(bundles["1.1.0"], "1.1.0", env={"VOICENOTE_LOCK_HOLDER": "ci:4242"})
+    rerun = deploy(bundles["1.1.0"], "1.1.0", env=as_ci_run("4242"))
     assert rerun.returncode == 0, rerun.stderr
+    assert last_record()["taken_over_lease"]["holder"] == "ci:4242 (tester)"
     assert served_version() == "1.1.0"
     assert {host["live_version"] for host in fleet_status()["hosts"]} == {"1.1.0"}
     assert lease() is None
 
 
+def test_a_live_lease_is_taken_over_only_when_asked_and_it_is_recorded(bundles):
+    # A live lease of a run that is gone (it would expire in 2100).
+    write_lease(GHOST)
+    refused = run_cli("rollback", DEPLOY_LAB, "--json", env=OPERATOR)
+    assert refused.returncode == ExitCode.REFUSED, refused.stderr
+    assert "by ghost holds the deploy lock" in refused.stderr
+    taken = deploy(bundles["1.1.0"], "1.1.0", "--take-over", env=OPERATOR)
+    assert taken.returncode == 0, taken.stderr
+    record = last_record()
+    assert record["taken_over_lease"]["holder"] == "ghost" and record["result"] == "succeeded"
+    assert record["who"] == f"{pwd.getpwuid(os.getuid()).pw_name}@{socket.gethostname()}"
+    assert lease() is None
+
+
+def test_a_run_whose_lease_is_taken_over_stops_and_switches_back(bundles):
+    """Someone takes the lease while a deploy runs: at its next renewal (the watch renews for
+    certain) the deploy fails, contained, and never releases the lease it lost."""
+    running = start_deploy(bundles["1.0.0"], "1.0.0", "5151", "--watch", "30")
+    wait_for_phase(running, "switch")
+    write_lease(GHOST)
+    _, err = running.communicate(timeout=600)
+    assert running.returncode == ExitCode.CONTAINED, err
+    assert "no longer this run's (ci:5151 (tester)): it is ghost's" in err, err
+    assert served_version() == "1.1.0", err
+    assert {host["live_version"] for host in fleet_status()["hosts"]} == {"1.1.0"}, err
+    assert last_record()["result"] == "contained" and lease()["holder"] == "ghost"
+    assert run_cli("lock", "release", DEPLOY_LAB, "--yes").returncode == 0
+
+
 def test_lock_release_breaks_a_lease_and_is_recorded(bundles):
-    # A lease left by a holder that never comes back (it would expire in 2100).
-    ghost = {
-        "holder": "ghost", "operation": "deploy", "version": "9.9.9", "acquired_at": "x",
-        "renewed_at": "x", "expires_at": "2100-01-01T00:00:00Z", "expires_epoch": 4102444800,
-    }  # fmt: skip
-    on_host(DEPLOY_LAB, "db1", "sh", "-c", f"echo '{json.dumps(ghost)}' > {LEASE}")
+    write_lease(GHOST)
     assert lease()["holder"] == "ghost"
     released = run_cli("lock", "release", DEPLOY_LAB, "--yes", "--json")
     assert released.returncode == 0, released.stderr
     assert json.loads(released.stdout)["released"]["holder"] == "ghost"
     assert lease() is None
-    audit = on_host(DEPLOY_LAB, "db1", "tail", "-1", "/var/lib/voicenote/audit.jsonl")
-    record = json.loads(audit)
+    record = last_record()
     assert record["operation"] == "lock-release" and record["released_lease"]["holder"] == "ghost"
 
 
@@ -115,3 +167,5 @@ def test_every_run_is_in_the_audit_trail(bundles):
     } <= operations
     deploy_record = next(r for r in records if r["operation"] == "deploy")
     assert deploy_record["bundle_sha256"] and deploy_record["who"] and deploy_record["hosts"]
+    # Signed by the lock host with the lab's audit key, which provisioning installed.
+    assert records[-1]["signature"].startswith("-----BEGIN SSH SIGNATURE-----")

@@ -7,10 +7,13 @@ import json
 
 import pytest
 
-from tests.integration.deploys import DEPLOY_LAB, ansible_playbook, deploy
+from tests.conftest import role_plugin, run_cli
+from tests.integration.deploys import DEPLOY_LAB, ansible_playbook, deploy, lab_audit_key
 from voicenote_ops.bundle import verify_bundle
 
 pytestmark = [pytest.mark.integration, pytest.mark.security]
+
+audit = role_plugin("lock", "library", "voicenote_audit")
 
 
 @pytest.fixture(scope="module")
@@ -40,18 +43,26 @@ def test_a_commit_staging_never_ran_is_refused(bundle, tmp_path):
 
 
 def test_a_commit_staging_ran_goes_through(bundle, tmp_path):
+    """A record of the commit that a staging-like lab's lock host signed (with the lab's key)."""
     commit = verify_bundle(bundle).source_commit
     staging = {"format": 1, "operation": "deploy", "result": "succeeded", "rules": "staging",
                "lab": True, "source_commit": commit, "environment": "stage-lab"}  # fmt: skip
-    (tmp_path / "stage-lab.jsonl").write_text(json.dumps(staging) + "\n")
+    signed = audit.sign(staging, str(lab_audit_key(tmp_path)))
+    (tmp_path / "stage-lab.jsonl").write_text(json.dumps(signed) + "\n")
     done = prod_rule_deploy(bundle, tmp_path)
     assert done.returncode == 0, done.stdout[-2000:]
     assert records(tmp_path)[-1]["result"] == "succeeded"
 
 
-def test_an_override_is_recorded(bundle, tmp_path):
-    done = prod_rule_deploy(
-        bundle, tmp_path, "-e", json.dumps({"voicenote_promotion_override": "hotfix INC-42"})
-    )
+def test_an_override_is_recorded_as_typed(bundle, tmp_path):
+    """The reason goes in as CI would pass it (ci vars, -e @FILE): template syntax and all, it
+    reaches the audit record byte for byte and runs nothing."""
+    canary = tmp_path / "canary"
+    reason = f"hotfix INC-42 {{{{ lookup('pipe', 'touch {canary}') }}}} {{{{ 7*7 }}}}"
+    variables = tmp_path / "vars.yml"
+    written = run_cli("ci", "vars", "--out", str(variables), "--override-promotion", reason)
+    assert written.returncode == 0, written.stderr
+    done = prod_rule_deploy(bundle, tmp_path, "-e", f"@{variables}")
     assert done.returncode == 0, done.stdout[-2000:]
-    assert records(tmp_path)[-1]["promotion_override"] == "hotfix INC-42"
+    assert records(tmp_path)[-1]["promotion_override"] == reason
+    assert not canary.exists()

@@ -17,6 +17,7 @@ from tests.conftest import PROJECT, lab_name, run_cli
 from tests.integration.labs import host_state, lab_up
 from tests.unit.test_cli_errors import assert_refused
 from voicenote_ops.bundle import verify_bundle
+from voicenote_ops.bundle.signature import LAB_SIGNING_KEY
 from voicenote_ops.errors import ExitCode
 
 pytestmark = [pytest.mark.integration, pytest.mark.security]
@@ -77,8 +78,12 @@ def serves(lab: str) -> str | None:
 
 
 def build(version: str, out: Path) -> Path:
-    """The deploy job's build step: the example app, as this checkout has it."""
-    built = run_cli("build", "--version", version, "--out", str(out), "--json", timeout=900)
+    """The deploy job's build step: the example app, as this checkout has it, signed with the
+    key labs trust (CI's is its secret RELEASE_SIGNING_KEY)."""
+    built = run_cli(
+        "build", "--version", version, "--signing-key", str(PROJECT / LAB_SIGNING_KEY),
+        "--out", str(out), "--json", timeout=900,
+    )  # fmt: skip
     assert built.returncode == 0, built.stderr[-3000:]
     return Path(json.loads(built.stdout)["bundle"])
 
@@ -113,8 +118,21 @@ def test_prod_like_lab_takes_only_what_a_staging_like_lab_ran(labs, release_bund
     staged = deploy(STAGING_LIKE, second, "1.0.1")
     assert staged.returncode == 0, staged.stderr[-3000:]
     shutil.move(trail(STAGING_LIKE), tmp_path / "elsewhere.jsonl")
+    # A line written by hand into the controller's audit folder, saying just what the lab's
+    # lock host said but without its signature, proves nothing: refused, the host unchanged.
+    (staged_record,) = [
+        r for r in map(json.loads, (tmp_path / "elsewhere.jsonl").read_text().splitlines())
+        if r["operation"] == "deploy" and r["result"] == "succeeded"
+    ]  # fmt: skip
+    forged = {key: value for key, value in staged_record.items() if key != "signature"}
+    trail("handwritten").write_text(json.dumps(forged) + "\n")
     still_refused = deploy(PROD_LIKE, second, "1.0.1")
-    assert_refused(still_refused, ExitCode.REFUSED, "was never deployed successfully")
+    assert_refused(
+        still_refused, ExitCode.REFUSED, "was never deployed successfully",
+        "1 record(s) of it carry no signature of a pinned key",
+    )  # fmt: skip
+    assert host_state(PROD_LIKE, NODE, db_host="node1") == before
+    assert serves(PROD_LIKE) == "1.0.0"
 
     # `voicenote-ops history` brings the staging-like lab's trail here; now the deploy passes.
     history = run_cli("history", STAGING_LIKE, "--lines", "1000", "--json")
@@ -123,6 +141,7 @@ def test_prod_like_lab_takes_only_what_a_staging_like_lab_ran(labs, release_bund
         r for r in json.loads(history.stdout)["records"]
         if r["operation"] == "deploy" and r["result"] == "succeeded"
     ]  # fmt: skip
+    assert staging_record == staged_record  # signature and all
     assert staging_record["source_commit"] == commit
     assert (staging_record["rules"], staging_record["lab"]) == ("staging", True)
     assert trail(STAGING_LIKE).is_file()

@@ -69,10 +69,14 @@ def test_inventory_pins_connection_per_host(tmp_path, monkeypatch):
 
 # prod commits only vault.yml.example; an operator's checkout may hold the encrypted vault.yml.
 @pytest.mark.parametrize("prod_vault", ["vault.yml.example", "vault.yml"])
-def test_like_prod_takes_prod_vars_but_the_lab_vault(tmp_path, monkeypatch, prod_vault):
+def test_like_prod_takes_prod_vars_but_the_lab_vault_and_key(tmp_path, monkeypatch, prod_vault):
     monkeypatch.setenv("VOICENOTE_OPS_STATE", str(tmp_path / "state"))
     inventories = tmp_path / "inventories"
-    for env, files in {"prod": ["main.yml", prod_vault], "lab": ["main.yml", "vault.yml"]}.items():
+    signers = "release-signers.yml"
+    for env, files in {
+        "prod": ["main.yml", prod_vault, signers],
+        "lab": ["main.yml", "vault.yml", signers],
+    }.items():
         folder = inventories / env / "group_vars" / "all"
         folder.mkdir(parents=True)
         for name in files:
@@ -82,6 +86,8 @@ def test_like_prod_takes_prod_vars_but_the_lab_vault(tmp_path, monkeypatch, prod
     linked = lab.inventory_dir / "group_vars" / "all"
     assert (linked / "main.yml").read_text() == "prod-main.yml"
     assert (linked / "vault.yml").read_text() == "lab-vault.yml"
+    # A lab trusts the lab's test-only release key, never a real environment's.
+    assert (linked / signers).read_text() == "lab-release-signers.yml"
     link_group_vars(lab, inventories, "lab")  # relinking replaces, never mixes
     assert (linked / "main.yml").read_text() == "lab-main.yml"
 

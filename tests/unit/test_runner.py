@@ -1,5 +1,6 @@
 """The runner adapter against a real ansible-playbook run on this machine (local connection)."""
 
+import json
 import tempfile
 from pathlib import Path
 
@@ -65,3 +66,92 @@ def test_a_run_that_reaches_no_host_is_invalid_input(project):
     (project / "playbooks" / "broken.yml").write_text("- hosts: all\n  tasks: [{bogus: 1}]\n")
     with pytest.raises(InvalidInput, match="before reaching any host"):
         run_playbook(PlaybookRun("broken.yml", (project / "hosts.yml",)))
+
+
+def template_payloads(canary: Path) -> list[str]:
+    """Text an operator (or whoever wrote a ticket) might hand over: each would run `touch
+    canary` on the controller, or at least change, if Ansible templated it."""
+    return [
+        f"{{{{ lookup('pipe', 'touch {canary}') }}}}",
+        f"{{% set x = lookup('pipe', 'touch {canary}') %}}fixed {{{{ x }}}}",
+        "hotfix {{ 7*7 }} {# a comment #} {% raw %}raw{% endraw %}",
+        f"{{{{ query('ansible.builtin.pipe', 'touch {canary}') }}}}",
+        "",
+        "0777",
+        "true",
+    ]
+
+
+USE_PLAYBOOK = """
+- name: Use operator text the ways the playbooks do
+  hosts: first
+  gather_facts: false
+  tasks:
+    - name: Keep it as facts
+      ansible.builtin.set_fact:
+        kept: "{{ texts }}"
+        kept_reason: "{{ reason | default(none) }}"
+        holder: "{{ lookup('ansible.builtin.env', 'VOICENOTE_LOCK_HOLDER') }}"
+    - name: Write it to a file
+      ansible.builtin.copy:
+        content: "{{ kept | join('|') }}"
+        dest: "{{ written }}"
+        mode: "0600"
+    - name: Refuse a bundle path that is not a file
+      ansible.builtin.assert:
+        that: artifact is file and kept_reason == texts[2] and batch + 1 == 3 and stop
+        quiet: true
+    - name: Run a hook from a path with template syntax in it
+      ansible.builtin.include_tasks: "{{ hooks.before_upload }}"
+    - name: Report it
+      ansible.builtin.set_stats:
+        data:
+          received: "{{ kept }}"
+          reason: "{{ kept_reason }}"
+          holder: "{{ holder }}"
+          nested: "{{ nested }}"
+"""
+HOOK = """
+- name: The operator's hook
+  ansible.builtin.set_stats:
+    data: {hook_ran: true}
+"""
+
+
+def test_operator_text_arrives_as_data_and_never_runs(project, tmp_path, monkeypatch):
+    """Through the adapter exactly as the CLI's runs go: strings at any depth arrive byte for
+    byte and run nothing; numbers and booleans keep their types; paths work as paths."""
+    canary = tmp_path / "canary"
+    texts = template_payloads(canary)
+    (project / "playbooks" / "use.yml").write_text(USE_PLAYBOOK)
+    monkeypatch.setenv("VOICENOTE_LOCK_HOLDER", texts[0])
+    artifact = tmp_path / "voicenote-api-{{ 7*7 }}.tar.gz"
+    artifact.write_bytes(b"bundle")
+    hook = tmp_path / "hook {{ 7*7 }}.yml"
+    hook.write_text(HOOK)
+    written = tmp_path / "written"
+    nested = {"{{ 7*7 }}": [texts[0], {"reason": texts[2]}], "plain": 0}
+    extravars = {
+        "texts": texts, "reason": texts[2], "artifact": str(artifact), "written": str(written),
+        "hooks": {"before_upload": str(hook)}, "batch": 2, "stop": True, "nested": nested,
+    }  # fmt: skip
+    result = run_playbook(PlaybookRun("use.yml", (project / "hosts.yml",), extravars=extravars))
+    assert result.succeeded, result.hosts["first"].message
+    assert not canary.exists()
+    assert written.read_bytes() == "|".join(texts).encode()
+    assert result.reported == {
+        "received": texts, "reason": texts[2], "holder": texts[0], "nested": nested,
+        "hook_ran": True,
+    }  # fmt: skip
+
+
+def test_the_payloads_would_run_if_templated(project, tmp_path):
+    """The check above can fail: the same text in a playbook's own (trusted) YAML runs."""
+    canary = tmp_path / "canary"
+    text = json.dumps(template_payloads(canary)[0])
+    (project / "playbooks" / "trusted.yml").write_text(
+        f"- hosts: first\n  gather_facts: false\n  tasks:\n"
+        f"    - ansible.builtin.debug:\n        msg: {text}\n"
+    )
+    assert run_playbook(PlaybookRun("trusted.yml", (project / "hosts.yml",))).succeeded
+    assert canary.exists()

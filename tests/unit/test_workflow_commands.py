@@ -44,7 +44,7 @@ EXECUTED_BY = {
     "voicenote-ops lab down --all": [".ci/run"],
     "voicenote-ops ci resolve --github-output --ref --run-number": [AS_WRITTEN],
     "voicenote-ops ci write-secret": [AS_WRITTEN],
-    "voicenote-ops build --version": [PROMOTION_LABS],
+    "voicenote-ops build --signing-key --version": [PROMOTION_LABS],
     "voicenote-ops deploy --artifact --version --yes": [PROMOTION_LABS],
     "voicenote-ops health": [PROMOTION_LABS],
     "voicenote-ops health --smoke": [
@@ -224,6 +224,7 @@ def test_the_ci_steps_run_as_written(tmp_path):
         "DEPLOY_SSH_KEY": "ssh key",
         "SSH_KNOWN_HOSTS": "known hosts",
         "STAGING_VAULT_PASSWORD": "staging's vault secret",
+        "RELEASE_SIGNING_KEY": "release signing key",
     }
     written = {}
     for step in ci_steps():
@@ -241,6 +242,7 @@ def test_the_ci_steps_run_as_written(tmp_path):
         "DEPLOY_SSH_KEY": home / ".ssh" / "id_ed25519",
         "SSH_KNOWN_HOSTS": home / ".ssh" / "known_hosts",
         "STAGING_VAULT_PASSWORD": home / ".config" / "voicenote-ops" / "staging.vault-password",
+        "RELEASE_SIGNING_KEY": home / ".config" / "voicenote-ops" / "release-signing-key",
     }
     for variable, path in written.items():
         assert path.read_text() == env[variable] + "\n"

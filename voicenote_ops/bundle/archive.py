@@ -1,17 +1,14 @@
-"""Deterministic .tar.gz writing and defensive reading: the bytes depend on content alone."""
+"""Deterministic .tar.gz writing: the bytes depend on content alone (reading: contents.py)."""
 
 import gzip
-import hashlib
-import io
 import tarfile
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
-from voicenote_ops.errors import InvalidInput
+from voicenote_ops.bundle.contents import sha256_of
 
 # Every entry gets this mtime (2020-02-02, hatchling's default SOURCE_DATE_EPOCH), so that
 # rebuilding from a checkout with other file times gives the same bytes.
 SOURCE_DATE_EPOCH = 1580601600
-_CHUNK = 1 << 20
 
 
 def _entry(name: str, *, is_dir: bool, size: int = 0, executable: bool = False) -> tarfile.TarInfo:
@@ -45,46 +42,6 @@ def write_tar_gz(source_dir: Path, top: str, destination: Path) -> None:
                 tar.addfile(info, content)
 
 
-def sha256_of(stream: io.BufferedIOBase) -> str:
-    digest = hashlib.sha256()
-    while chunk := stream.read(_CHUNK):
-        digest.update(chunk)
-    return digest.hexdigest()
-
-
 def sha256_file(path: Path) -> str:
     with path.open("rb") as stream:
         return sha256_of(stream)
-
-
-def _checked_name(member: tarfile.TarInfo, archive: Path) -> PurePosixPath:
-    name = PurePosixPath(member.name)
-    if name.is_absolute() or ".." in name.parts:
-        raise InvalidInput(f"{archive.name} has an entry outside the bundle: {member.name!r}.")
-    if not (member.isfile() or member.isdir()):
-        raise InvalidInput(f"{archive.name} has a link or special file: {member.name!r}.")
-    return name
-
-
-def read_tar_gz(archive: Path, keep: str) -> tuple[dict[str, str], bytes | None]:
-    """The sha256 of every regular file by path, and the content of the file at path `keep`.
-
-    Refuses absolute paths, `..`, links and special files, so nothing can land outside the bundle.
-    """
-    digests: dict[str, str] = {}
-    kept = None
-    try:
-        with tarfile.open(archive, mode="r:gz") as tar:
-            for member in tar:
-                name = _checked_name(member, archive).as_posix()
-                stream = tar.extractfile(member) if member.isfile() else None
-                if stream is None:
-                    continue
-                if name == keep:
-                    kept = stream.read()
-                    digests[name] = hashlib.sha256(kept).hexdigest()
-                else:
-                    digests[name] = sha256_of(stream)
-    except (tarfile.TarError, OSError, EOFError) as error:
-        raise InvalidInput(f"{archive} is not a readable .tar.gz bundle ({error}).") from None
-    return digests, kept

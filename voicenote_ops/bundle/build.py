@@ -14,8 +14,10 @@ from voicenote_ops.bundle import target
 from voicenote_ops.bundle.archive import SOURCE_DATE_EPOCH, sha256_file, write_tar_gz
 from voicenote_ops.bundle.manifest import MANIFEST_NAME, Manifest, bundle_file_name
 from voicenote_ops.bundle.migrations import heads, read_migrations
+from voicenote_ops.bundle.signature import SigningKey, sign_bundle, signature_path
 from voicenote_ops.bundle.version import check_release_version, package_version
 from voicenote_ops.errors import InvalidInput, NeedsAttention
+from voicenote_ops.files import read_text
 
 LOCK_FILE = "requirements.lock"
 WHEELHOUSE = "wheelhouse"
@@ -26,20 +28,26 @@ _STATIC_VERSION = re.compile(r'^version\s*=\s*"[^"]*"\s*$', re.MULTILINE)
 
 
 def _read_project(app_dir: Path) -> dict:
+    fix = "Point at the app's source tree (default: examples/voicenote-api)."
     if not app_dir.is_dir():
-        raise InvalidInput(f"App directory {app_dir} does not exist.")
+        exists = app_dir.exists() or app_dir.is_symlink()
+        raise InvalidInput(
+            f"App directory {app_dir} {'is not a directory' if exists else 'does not exist'}.", fix
+        )
     pyproject = app_dir / "pyproject.toml"
     if not pyproject.is_file():
-        raise InvalidInput(f"{app_dir} has no pyproject.toml.", "Point at the app's source tree.")
+        raise InvalidInput(f"{app_dir} has no pyproject.toml.", fix)
     if not (app_dir / LOCK_FILE).is_file():
         raise InvalidInput(
             f"{app_dir} has no {LOCK_FILE}.", "Generate it as docs/app-and-bundles.md describes."
         )
     try:
-        project = tomllib.loads(pyproject.read_text(encoding="utf-8")).get("project", {})
+        project = tomllib.loads(read_text(pyproject, "the app's project file", fix)).get(
+            "project", {}
+        )
     except tomllib.TOMLDecodeError as error:
         raise InvalidInput(f"{pyproject} is not valid TOML ({error}).") from None
-    if not isinstance(project.get("name"), str):
+    if not isinstance(project, dict) or not isinstance(project.get("name"), str):
         raise InvalidInput(f"{pyproject} has no [project] name.")
     return project
 
@@ -124,11 +132,14 @@ def build_bundle(
     out_dir: Path,
     *,
     commit: str | None = None,
+    signing_key: SigningKey | None = None,
     progress: Callable[[str], None] = lambda _message: None,
 ) -> Path:
     """Build out_dir/NAME-VERSION.tar.gz from the app at app_dir; same inputs, same bytes.
 
     commit overrides the source commit recorded in the manifest (for trees copied out of git).
+    With signing_key, its signature is written beside it (NAME-VERSION.tar.gz.sig); without,
+    the bundle is unsigned and a signature left by an earlier build is removed.
     """
     check_release_version(version)
     name = _read_project(app_dir)["name"]
@@ -167,6 +178,10 @@ def build_bundle(
         destination = out_dir / bundle_file_name(name, version)
         partial = destination.with_suffix(".partial")
         write_tar_gz(bundle, manifest.top_dir, partial)
+        signature_path(destination).unlink(missing_ok=True)
         partial.replace(destination)
     progress(f"wrote {destination}")
+    if signing_key is not None:
+        signature = sign_bundle(destination, signing_key)
+        progress(f"signed it with {signing_key.fingerprint}: wrote {signature}")
     return destination

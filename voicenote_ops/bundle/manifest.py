@@ -5,9 +5,9 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
+from voicenote_ops.bundle.contents import MANIFEST_NAME as MANIFEST_NAME
 from voicenote_ops.bundle.version import RELEASE_VERSION
 
-MANIFEST_NAME = "manifest.json"
 Sha256 = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
 
 

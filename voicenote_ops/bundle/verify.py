@@ -4,16 +4,9 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from voicenote_ops.bundle.archive import read_tar_gz
+from voicenote_ops.bundle import contents
 from voicenote_ops.bundle.manifest import MANIFEST_NAME, Manifest
 from voicenote_ops.errors import InvalidInput
-
-_SHOWN = 3
-
-
-def _listed(paths: set[str]) -> str:
-    shown = ", ".join(sorted(paths)[:_SHOWN])
-    return shown if len(paths) <= _SHOWN else f"{shown} and {len(paths) - _SHOWN} more"
 
 
 def _parse_manifest(bundle: Path, content: bytes) -> Manifest:
@@ -28,37 +21,18 @@ def _parse_manifest(bundle: Path, content: bytes) -> Manifest:
 
 
 def verify_bundle(bundle: Path) -> Manifest:
-    """The bundle's manifest, once every file matches its sha256 and nothing is missing or extra."""
+    """The bundle's manifest, once every entry is safe to unpack (voicenote_ops.bundle.contents,
+    the same rules the playbooks' module applies) and every file matches its sha256, nothing
+    missing or extra."""
     if not bundle.is_file():
         raise InvalidInput(f"Bundle {bundle} does not exist.", "Build it with voicenote-ops build.")
-    top = bundle.name.removesuffix(".tar.gz")
-    digests, manifest_content = read_tar_gz(bundle, keep=f"{top}/{MANIFEST_NAME}")
-    if manifest_content is None:
-        raise InvalidInput(f"{bundle.name} has no {top}/{MANIFEST_NAME}.")
-    manifest = _parse_manifest(bundle, manifest_content)
-    if manifest.top_dir != top:
-        raise InvalidInput(
-            f"{bundle.name} holds release {manifest.top_dir}, which its file name does not match."
-        )
-    prefix = f"{top}/"
-    outside = {path for path in digests if not path.startswith(prefix)}
-    if outside:
-        raise InvalidInput(f"{bundle.name} has files outside {prefix}: {_listed(outside)}.")
-    actual = {path.removeprefix(prefix): digest for path, digest in digests.items()}
-    del actual[MANIFEST_NAME]
-    missing = manifest.files.keys() - actual.keys()
-    if missing:
-        raise InvalidInput(f"{bundle.name} lacks files its manifest lists: {_listed(missing)}.")
-    extra = actual.keys() - manifest.files.keys()
-    if extra:
-        raise InvalidInput(f"{bundle.name} has files its manifest does not list: {_listed(extra)}.")
-    changed = {path for path, digest in actual.items() if manifest.files[path] != digest}
-    if changed:
-        raise InvalidInput(
-            f"{bundle.name} has files whose sha256 differs from its manifest: {_listed(changed)}."
-        )
-    referenced = {manifest.wheel, *(migration.path for migration in manifest.migrations)}
-    unlisted = referenced - manifest.files.keys()
-    if unlisted:
-        raise InvalidInput(f"{bundle.name}'s manifest names files it lacks: {_listed(unlisted)}.")
+    try:
+        digests, manifest_content = contents.read_bundle(str(bundle))
+        manifest = _parse_manifest(bundle, manifest_content)
+        contents.check_release(bundle.name, manifest.name, manifest.version)
+        contents.check_files(bundle.name, manifest.files, digests)
+        referenced = {manifest.wheel, *(migration.path for migration in manifest.migrations)}
+        contents.check_referenced(bundle.name, manifest.files, referenced)
+    except contents.BundleRefused as error:
+        raise InvalidInput(str(error), "Deploy a bundle as voicenote-ops build made it.") from None
     return manifest

@@ -7,6 +7,7 @@ import typer
 
 from voicenote_ops.bundle import build_bundle, verify_bundle
 from voicenote_ops.bundle.archive import sha256_file
+from voicenote_ops.bundle.signature import SIGNING_KEY_ENV, signature_path, signing_key
 from voicenote_ops.bundle.version import check_release_version
 from voicenote_ops.cli.output import console, err_console, print_json
 from voicenote_ops.paths import project_dir
@@ -23,23 +24,44 @@ def build(
         typer.Argument(help="The app's source tree (default: examples/voicenote-api)."),
     ] = None,
     out: Annotated[Path, typer.Option("--out", help="Where to write the bundle.")] = Path("dist"),
+    signing_key_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--signing-key",
+            envvar=SIGNING_KEY_ENV,
+            help="OpenSSH private key (no passphrase) to sign the bundle with; "
+            "without one the bundle is unsigned.",
+        ),
+    ] = None,
     json_output: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
-    """Build NAME-VERSION.tar.gz: app wheel, locked wheelhouse, migrations and manifest."""
-    # Refuse a bad version before looking for the project or building anything.
+    """Build NAME-VERSION.tar.gz: app wheel, locked wheelhouse, migrations and manifest, and
+    with --signing-key its signature NAME-VERSION.tar.gz.sig."""
+    # Refuse a bad version or signing key before looking for the project or building anything.
     check_release_version(version)
+    signer = signing_key(signing_key_file) if signing_key_file is not None else None
     source = app_dir if app_dir is not None else project_dir() / DEFAULT_APP
     bundle = build_bundle(
         source,
         version,
         out,
+        signing_key=signer,
         progress=lambda message: err_console.print(message, markup=False, highlight=False),
     )
     manifest = verify_bundle(bundle)
+    if signer is None:
+        err_console.print(
+            f"The bundle is unsigned (no --signing-key or ${SIGNING_KEY_ENV}): only an "
+            "environment with voicenote_release_allow_unsigned: true takes it.",
+            markup=False,
+            highlight=False,
+        )
     result = {
         "bundle": str(bundle),
         "sha256": sha256_file(bundle),
         "size_bytes": bundle.stat().st_size,
+        "signature": str(signature_path(bundle)) if signer is not None else None,
+        "signed_by": signer.fingerprint if signer is not None else None,
         "name": manifest.name,
         "version": manifest.version,
         "source_commit": manifest.source_commit,

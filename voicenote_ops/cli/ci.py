@@ -9,7 +9,9 @@ from voicenote_ops.cli.output import console, print_json
 from voicenote_ops.paths import project_dir
 from voicenote_ops.services import ci
 
-app = typer.Typer(help="What CI workflows ask the tool: which deploy a ref triggers, secrets.")
+app = typer.Typer(
+    help="What CI workflows ask the tool: which deploy a ref triggers, secrets, playbook variables."
+)
 
 
 @app.command("resolve")
@@ -40,8 +42,7 @@ def resolve(
         lambda: given if given is not None else ci.newest_release(ci.git_tags(project_dir())),
     )
     if github_output is not None:
-        with github_output.open("a", encoding="utf-8") as outputs:
-            outputs.write(ci.github_outputs(resolution))
+        ci.append_github_outputs(resolution, github_output)
     if json_output:
         print_json(resolution.to_json())
         return
@@ -62,3 +63,48 @@ def write_secret(
     """Write a secret from an environment variable to a private file (never via argv)."""
     ci.write_secret(os.environ.get(variable), variable, destination)
     console.print(f"wrote {variable} to {destination} (0600).", markup=False, highlight=False)
+
+
+@app.command("vars")
+def playbook_vars(
+    out: Path = typer.Option(
+        ..., "--out", help="The vars file to write (0600): a new path or a regular file."
+    ),
+    version: str = typer.Option(None, "--version", help="voicenote_version: X.Y.Z (-rc.N)."),
+    artifact: str = typer.Option(None, "--artifact", help="voicenote_artifact: the bundle."),
+    artifact_signature: str = typer.Option(
+        None, "--artifact-signature", help="voicenote_artifact_signature (default: bundle + .sig)."
+    ),
+    batch_size: int = typer.Option(None, "--batch-size", min=1, help="voicenote_batch_size."),
+    stop_previous: bool = typer.Option(
+        False, "--stop-previous", help="voicenote_stop_previous: true."
+    ),
+    lock_wait: int = typer.Option(None, "--lock-wait", min=0, help="voicenote_lock_wait."),
+    watch: int = typer.Option(
+        None, "--watch", min=0, max=9999, help="voicenote_watch_seconds (0 to 9999)."
+    ),
+    override_promotion: str = typer.Option(
+        None, "--override-promotion", help="voicenote_promotion_override: the recorded reason."
+    ),
+    rollback_to: str = typer.Option(None, "--rollback-to", help="voicenote_rollback_to."),
+    downgrade: bool = typer.Option(False, "--downgrade", help="voicenote_allow_downgrade: true."),
+    take_over: bool = typer.Option(
+        False, "--take-over", help="voicenote_lock_take_over: true (recorded in the audit trail)."
+    ),
+    hooks: list[str] = typer.Option(
+        [], "--hook", help="voicenote_hooks: PHASE=FILE, e.g. before_upload=hooks/backup.yml."
+    ),
+) -> None:
+    """Write extra vars for `ansible-playbook ... -e @FILE` that Ansible never templates."""
+    request = ci.PlaybookVars(
+        version, artifact, artifact_signature, batch_size, stop_previous, lock_wait, watch,
+        override_promotion, rollback_to, downgrade, take_over, tuple(hooks),
+    )  # fmt: skip
+    written = ci.write_playbook_vars(request, out)
+    console.print(
+        f"wrote {', '.join(written) or 'no variables'} to {out} (0600); "
+        f"pass it as ansible-playbook ... -e @{out}",
+        markup=False,
+        highlight=False,
+        soft_wrap=True,
+    )

@@ -16,6 +16,10 @@ from voicenote_ops.services.outcome import failure_of
 
 # The longest watch window the playbooks accept (voicenote_watch_seconds, verify.yml).
 MAX_WATCH_SECONDS = 9999
+TAKE_OVER_HELP = (
+    "Take the deploy lock from a run that holds it but is dead (the audit trail records whose "
+    "lock it was); without it only a re-run of the same CI run may."
+)
 
 
 def show_plan(request: service.DeployRequest, json_output: bool) -> None:
@@ -67,6 +71,7 @@ def register(app: typer.Typer) -> None:
             "--override-promotion",
             help="Deploy a release that never passed its promotion source; the reason is recorded.",
         ),
+        take_over: bool = typer.Option(False, "--take-over", help=TAKE_OVER_HELP),
         watch: int = typer.Option(
             None,
             "--watch",
@@ -92,6 +97,7 @@ def register(app: typer.Typer) -> None:
             ),
             override_promotion=override_promotion,
             watch_seconds=watch,
+            take_over=take_over,
         )
         if plan_only:
             show_plan(request, json_output)

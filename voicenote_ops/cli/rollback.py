@@ -2,6 +2,7 @@
 
 import typer
 
+from voicenote_ops.cli.deploy import TAKE_OVER_HELP
 from voicenote_ops.cli.output import console, print_json
 from voicenote_ops.cli.progress import live_progress
 from voicenote_ops.cli.summary import show_run
@@ -28,6 +29,7 @@ def register(app: typer.Typer) -> None:
             "--stop-previous",
             help="Stop the color rolled away from once the switch is verified.",
         ),
+        take_over: bool = typer.Option(False, "--take-over", help=TAKE_OVER_HELP),
         yes: bool = typer.Option(False, "--yes", help="Do not ask for confirmation."),
         json_output: bool = typer.Option(False, "--json", help="Print one JSON document."),
     ) -> None:
@@ -38,8 +40,9 @@ def register(app: typer.Typer) -> None:
         )
         with live_progress(f"rollback {env.name}") as on_progress:
             result = service.rollback(
-                env, target, lock_wait, downgrade, on_progress, stop_previous=stop_previous
-            )
+                env, target, lock_wait, downgrade, on_progress,
+                stop_previous=stop_previous, take_over=take_over,
+            )  # fmt: skip
         if json_output:
             print_json({"environment": env.name, "to": target, **result.to_json()})
         else:

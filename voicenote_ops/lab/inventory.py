@@ -12,6 +12,12 @@ from voicenote_ops.lab.topology import HostSpec
 GROUPS = ("lb", "app", "db")
 LAB_ENVIRONMENT = "lab"
 VAULT_FILE = "vault.yml"
+# The release keys a lab trusts: always the lab's test-only key, which signs test bundles.
+SIGNERS_FILE = "release-signers.yml"
+# The audit key whose signed records promote between labs: the lab's test-only key.
+PROMOTION_SIGNERS_FILE = "promotion-signers.yml"
+# group_vars files a lab always takes from inventories/lab, whatever it is like.
+LAB_OWN_FILES = (VAULT_FILE, SIGNERS_FILE, PROMOTION_SIGNERS_FILE)
 
 
 @dataclass(frozen=True)
@@ -59,7 +65,9 @@ def known_hosts_text(hosts: list[HostAddress], host_keys: dict[str, str]) -> str
 def link_group_vars(lab: LabFiles, inventories: Path, like: str) -> None:
     """group_vars of the environment the lab is like; vault files always the lab's own,
     since a real environment's vault password is not the lab's to have (and staging and prod
-    commit only a vault.yml.example)."""
+    commit only a vault.yml.example), and so is the release signing key it trusts (a lab deploys
+    bundles signed with the lab's test-only key, never with a real environment's), and so is the
+    audit key whose signed records it takes as promotion evidence (the lab's too)."""
     target = lab.inventory_dir / "group_vars"
     if target.exists():
         for path in sorted(target.rglob("*"), reverse=True):
@@ -69,8 +77,13 @@ def link_group_vars(lab: LabFiles, inventories: Path, like: str) -> None:
     lab_root = inventories / LAB_ENVIRONMENT / "group_vars"
     linked = [(source_root, path) for path in source_root.rglob("*") if path.is_file()]
     if like != LAB_ENVIRONMENT:
-        linked = [(root, path) for root, path in linked if path.name != VAULT_FILE]
-        linked += [(lab_root, path) for path in lab_root.rglob(VAULT_FILE) if path.is_file()]
+        linked = [(root, path) for root, path in linked if path.name not in LAB_OWN_FILES]
+        linked += [
+            (lab_root, path)
+            for name in LAB_OWN_FILES
+            for path in lab_root.rglob(name)
+            if path.is_file()
+        ]
     for root, path in sorted(linked):
         link = target / path.relative_to(root)
         link.parent.mkdir(parents=True, exist_ok=True)

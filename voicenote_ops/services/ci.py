@@ -4,16 +4,23 @@
 `X.Y.(Z+1)-rc.N`: the patch after the newest release tag `vX.Y.Z`, pre-release number N = the
 CI run number. A release tag `refs/tags/vX.Y.Z` deploys prod at `X.Y.Z`. Every other ref
 deploys nothing, with a reason. docs/cicd.md says why.
+
+CI also hands the tools what it holds through private files: secrets (`write_secret`), and the
+variables of a plain `ansible-playbook` run, which Ansible never templates (`write_playbook_vars`).
 """
 
 import os
 import re
+import stat
 import subprocess
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+from voicenote_ops.bundle.version import check_release_version
 from voicenote_ops.errors import InvalidInput
+from voicenote_ops.extravars import write_private_file, write_vars_file
 
 DEPLOYING_BRANCHES = {"develop": "dev", "staging": "staging"}
 PROD = "prod"
@@ -171,6 +178,36 @@ def github_outputs(resolution: Resolution) -> str:
     return f"environment={resolution.environment or ''}\nversion={resolution.version or ''}\n"
 
 
+def append_github_outputs(resolution: Resolution, destination: Path) -> None:
+    """Append the outputs to the file GitHub names in $GITHUB_OUTPUT, a regular file (or a new
+    one). Anything else is refused before a byte is written: opened without following a symlink
+    or waiting for a fifo's reader, and checked once open."""
+    try:
+        mode = destination.lstat().st_mode
+    except FileNotFoundError:
+        mode = stat.S_IFREG
+    except OSError as error:
+        raise _cannot_append(destination, error.strerror) from None
+    if not stat.S_ISREG(mode):
+        raise _cannot_append(destination, "not a regular file")
+    flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK
+    try:
+        descriptor = os.open(destination, flags, 0o644)
+    except OSError as error:
+        raise _cannot_append(destination, error.strerror) from None
+    with os.fdopen(descriptor, "w", encoding="utf-8") as outputs:
+        if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+            raise _cannot_append(destination, "not a regular file")
+        outputs.write(github_outputs(resolution))
+
+
+def _cannot_append(destination: Path, why: str | None) -> InvalidInput:
+    return InvalidInput(
+        f"Cannot append to --github-output {destination}: {why or 'unknown error'}.",
+        "Give the file GitHub names in $GITHUB_OUTPUT (a regular file), or a new path.",
+    )
+
+
 def write_secret(value: str | None, name: str, destination: Path) -> None:
     """Write a secret handed over in the environment variable `name` to a 0600 file.
 
@@ -182,13 +219,70 @@ def write_secret(value: str | None, name: str, destination: Path) -> None:
             f"The environment variable {name} is empty or unset.",
             "Add the secret to the repository's (or the GitHub environment's) secrets.",
         )
-    destination.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    partial = destination.with_name(f".{destination.name}.partial")
-    partial.unlink(missing_ok=True)
-    with open(partial, "x", encoding="utf-8", opener=_private_opener) as handle:
-        handle.write(value.rstrip("\r\n") + "\n")
-    partial.replace(destination)
+    write_private_file(destination, value.rstrip("\r\n") + "\n")
 
 
-def _private_opener(path: str, flags: int) -> int:
-    return os.open(path, flags, 0o600)
+# The phases a deploy runs an operator's hook at (playbooks/tasks/hook.yml).
+HOOK_PHASES = tuple(
+    f"{moment}_{step}"
+    for step in ("upload", "migrate", "start", "switch", "cleanup")
+    for moment in ("before", "after")
+)
+
+
+@dataclass(frozen=True)
+class PlaybookVars:
+    """The documented variables of deploy.yml, plan.yml and rollback.yml; None: not given, so
+    the inventory's value or the playbook's default applies."""
+
+    version: str | None = None
+    artifact: str | None = None
+    artifact_signature: str | None = None
+    batch_size: int | None = None
+    stop_previous: bool = False
+    lock_wait: int | None = None
+    watch_seconds: int | None = None
+    override_promotion: str | None = None
+    rollback_to: str | None = None
+    downgrade: bool = False
+    take_over: bool = False
+    # "PHASE=FILE" each: an operator's task file run at that phase.
+    hooks: tuple[str, ...] = ()
+
+    def variables(self) -> dict[str, Any]:
+        """The extra vars, after the checks the playbooks would make later (versions, hooks)."""
+        for version in (self.version, self.rollback_to):
+            if version is not None:
+                check_release_version(version)
+        given = {
+            "voicenote_version": self.version,
+            "voicenote_artifact": self.artifact,
+            "voicenote_artifact_signature": self.artifact_signature,
+            "voicenote_batch_size": self.batch_size,
+            "voicenote_stop_previous": self.stop_previous or None,
+            "voicenote_lock_wait": self.lock_wait,
+            "voicenote_watch_seconds": self.watch_seconds,
+            "voicenote_promotion_override": self.override_promotion,
+            "voicenote_rollback_to": self.rollback_to,
+            "voicenote_allow_downgrade": self.downgrade or None,
+            "voicenote_lock_take_over": self.take_over or None,
+            "voicenote_hooks": dict(_hook(text) for text in self.hooks) or None,
+        }
+        return {name: value for name, value in given.items() if value is not None}
+
+
+def _hook(text: str) -> tuple[str, str]:
+    phase, separator, path = text.partition("=")
+    if not separator or phase not in HOOK_PHASES or not path:
+        raise InvalidInput(
+            f"Hook {_shown(text)} is not PHASE=FILE with a known phase.",
+            f"Phases: {', '.join(HOOK_PHASES)}; e.g. --hook before_upload=hooks/backup.yml.",
+        )
+    return phase, path
+
+
+def write_playbook_vars(request: PlaybookVars, destination: Path) -> dict[str, Any]:
+    """Write the request's variables for `ansible-playbook -e @destination`; what was written."""
+    variables = request.variables()
+    write_vars_file(destination, variables)
+    return variables

@@ -25,6 +25,8 @@ class DeployRequest:
     override_promotion: str = ""
     # Seconds to watch the new color after the switch; None leaves it to the inventory.
     watch_seconds: int | None = None
+    # Take another run's live deploy lock (recorded with its holder in the audit trail).
+    take_over: bool = False
 
     def playbook_run(self, playbook: str = "deploy.yml") -> PlaybookRun:
         """The documented variables of deploy.yml: what CI would pass with -e."""
@@ -36,6 +38,7 @@ class DeployRequest:
                 "voicenote_batch_size": self.batch_size,
                 "voicenote_stop_previous": self.stop_previous,
                 "voicenote_lock_wait": self.lock_wait,
+                "voicenote_lock_take_over": self.take_over,
                 "voicenote_env_name": self.environment.name,
                 **(
                     {"voicenote_promotion_override": self.override_promotion}
@@ -65,7 +68,7 @@ def prepare(
     check_release_version(version)
     env = requests.environment_with_vault(environment)
     requests.release_version(env, version)
-    path, manifest = requests.bundle(version, artifact)
+    path, manifest = requests.bundle(env, version, artifact)
     return DeployRequest(
         env, version, path, manifest, stop_previous, batch_size, lock_wait, verbosity
     )

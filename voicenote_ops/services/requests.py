@@ -6,12 +6,14 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+import yaml
 from ansible.constants import DEFAULT_VAULT_ID_MATCH
 from ansible.errors import AnsibleError
 from ansible.parsing.vault import VaultLib, VaultSecret, is_encrypted
 
 from voicenote_ops.bundle import verify_bundle
 from voicenote_ops.bundle.manifest import Manifest, bundle_file_name
+from voicenote_ops.bundle.signature import verify_signature
 from voicenote_ops.bundle.version import check_release_version
 from voicenote_ops.environments import Environment, resolve
 from voicenote_ops.errors import InvalidInput
@@ -63,8 +65,26 @@ def release_version(environment: Environment, version: str) -> str:
     return version
 
 
-def bundle(version: str, artifact: Path | None) -> tuple[Path, Manifest]:
-    """The bundle to ship, verified against its manifest: a regular file, of this version."""
+def _shared_variables(inventory: Path) -> dict:
+    """The plain (not vault-encrypted) variables of the inventory's group_vars/all/*.yml, merged
+    in Ansible's order (by file name, a later file wins)."""
+    variables: dict = {}
+    for path in sorted(inventory.glob("group_vars/all/*.yml")):
+        content = path.read_bytes()
+        if is_encrypted(content):
+            continue
+        try:
+            document = yaml.safe_load(content)
+        except yaml.YAMLError as error:
+            raise InvalidInput(f"{path} is not valid YAML ({error}).") from None
+        variables.update(document if isinstance(document, dict) else {})
+    return variables
+
+
+def bundle(environment: Environment, version: str, artifact: Path | None) -> tuple[Path, Manifest]:
+    """The bundle to ship, verified against its manifest: a regular file, of this version, and
+    signed by a key the environment pins (docs/app-and-bundles.md, Signing): only where
+    voicenote_release_allow_unsigned is true may it be unsigned, and never for prod's rules."""
     path = (
         artifact if artifact is not None else Path("dist") / bundle_file_name(BUNDLE_NAME, version)
     )
@@ -83,7 +103,17 @@ def bundle(version: str, artifact: Path | None) -> tuple[Path, Manifest]:
             f"Bundle {path} is release {manifest.version}, not {version}.",
             "Give the bundle of the version you deploy.",
         )
-    return path.resolve(), manifest
+    variables = _shared_variables(environment.inventory)
+    # Beside the file the playbooks get (a link's target), where they look for it too.
+    resolved = path.resolve()
+    verify_signature(
+        resolved,
+        str(variables.get("voicenote_release_allowed_signers") or ""),
+        required=environment.rules == PROD
+        or variables.get("voicenote_release_allow_unsigned") is not True,
+        environment=environment.name,
+    )
+    return resolved, manifest
 
 
 def consent(environment: Environment, action: str, yes: bool, ask: Callable[[str], bool]) -> None:

@@ -24,6 +24,7 @@ def rollback(
     downgrade: bool,
     on_progress: Callable[[Progress], None],
     stop_previous: bool = False,
+    take_over: bool = False,
 ) -> RunResult:
     return run_playbook(
         environment.playbook_run(
@@ -31,6 +32,7 @@ def rollback(
             extravars={
                 "voicenote_rollback_to": to or "",
                 "voicenote_lock_wait": lock_wait,
+                "voicenote_lock_take_over": take_over,
                 "voicenote_allow_downgrade": downgrade,
                 "voicenote_stop_previous": stop_previous,
                 "voicenote_env_name": environment.name,

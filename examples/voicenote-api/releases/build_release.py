@@ -5,7 +5,8 @@ patches/ applied, in order, to a temporary copy. Run with the voicenote-ops envi
 
     .venv/bin/python examples/voicenote-api/releases/build_release.py 1.1.0 --out dist
 
-It prints the bundle's path.
+It prints the bundle's path. The bundle is signed (BUNDLE.tar.gz.sig beside it) with the lab's
+test-only key, the one labs trust, unless --signing-key names another.
 """
 
 import argparse
@@ -18,10 +19,12 @@ from pathlib import Path
 
 from voicenote_ops.bundle import build_bundle
 from voicenote_ops.bundle.build import source_commit
+from voicenote_ops.bundle.signature import LAB_SIGNING_KEY, signing_key
 from voicenote_ops.errors import OpsError
 
 RELEASES_DIR = Path(__file__).resolve().parent
 APP_DIR = RELEASES_DIR.parent
+PROJECT_DIR = APP_DIR.parent.parent
 PATCHES_DIR = RELEASES_DIR / "patches"
 NOTE_LANGUAGE = "1.1.0-note-language.patch"
 
@@ -81,11 +84,20 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("release", choices=sorted(RELEASES), help="Which release to build.")
     parser.add_argument("--version", help="Override the release's version (X.Y.Z[-rc.N]).")
     parser.add_argument("--out", type=Path, default=Path("dist"), help="Output directory.")
+    parser.add_argument(
+        "--signing-key",
+        type=Path,
+        default=PROJECT_DIR / LAB_SIGNING_KEY,
+        help="OpenSSH private key to sign with (default: the lab's test-only key).",
+    )
     return parser
 
 
-def build_release(name: str, out_dir: Path, version: str | None = None) -> Path:
+def build_release(
+    name: str, out_dir: Path, version: str | None = None, key: Path = PROJECT_DIR / LAB_SIGNING_KEY
+) -> Path:
     release = RELEASES[name]
+    signer = signing_key(key)
     with tempfile.TemporaryDirectory(prefix=f"voicenote-release-{name}-") as scratch:
         tree = Path(scratch) / "voicenote-api"
         shutil.copytree(APP_DIR, tree, ignore=shutil.ignore_patterns("releases", "tests"))
@@ -97,6 +109,7 @@ def build_release(name: str, out_dir: Path, version: str | None = None) -> Path:
             out_dir,
             # The copy is outside git: record the commit of the tree it was patched from.
             commit=source_commit(APP_DIR),
+            signing_key=signer,
             progress=lambda message: print(message, file=sys.stderr),
         )
 
@@ -104,7 +117,11 @@ def build_release(name: str, out_dir: Path, version: str | None = None) -> Path:
 def main() -> None:
     arguments = _parser().parse_args()
     try:
-        print(build_release(arguments.release, arguments.out.resolve(), arguments.version))
+        print(
+            build_release(
+                arguments.release, arguments.out.resolve(), arguments.version, arguments.signing_key
+            )
+        )
     except OpsError as error:
         print(f"error: {error.render()}", file=sys.stderr)
         sys.exit(int(error.code))

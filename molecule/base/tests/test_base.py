@@ -40,7 +40,7 @@ def test_app_directories(hosts, path, owner, group, mode):
 
 
 def test_packages_the_app_needs(hosts):
-    for package in ("python3-venv", "python3-packaging", "logrotate", "tzdata"):
+    for package in ("python3-venv", "python3-packaging", "logrotate", "tzdata", "openssh-client"):
         assert hosts["app1"].package(package).is_installed, package
 
 

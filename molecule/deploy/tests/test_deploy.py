@@ -24,6 +24,12 @@ def test_release_installed_offline_readable_by_the_service_group_only(app):
         assert app.file(f"/opt/voicenote/releases/{version}/.installed").exists
         pip = app.run(f"/opt/voicenote/releases/{version}/venv/bin/pip show voicenote-api")
         assert f"Version: {version}" in pip.stdout
+        # pip ran as the app's user; the venv is root's again: the app cannot change its code.
+        loose = app.check_output(
+            f"find /opt/voicenote/releases/{version} ! -type l "
+            r"\( ! -user root -o -perm /7022 \) -print"
+        )
+        assert loose == ""
 
 
 def test_bluegreen_serves_1_1_0_and_keeps_1_0_0_idle(app):

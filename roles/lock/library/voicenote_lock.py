@@ -2,12 +2,16 @@
 """A deploy lease in a file on one host: who holds it, for what, since and until when.
 
 Acquire writes the lease atomically under an flock, so two deploys racing for it cannot both
-win; a lease whose holder stopped renewing it expires; the same holder (a re-run of the same CI
-job) takes its own lease back at once."""
+win; a lease whose holder stopped renewing it expires. A live lease is taken over only by the
+same CI run (a re-run of a job whose runner died) or on an explicit take_over, and the lease
+taken over is returned so the run can record it. Each lease gets an id: only the run that holds
+that id renews or releases it, so a run whose lease was taken over learns it at its next
+renewal instead of carrying on unlocked."""
 
 import fcntl
 import json
 import os
+import secrets
 import time
 
 from ansible.module_utils.basic import AnsibleModule
@@ -26,9 +30,21 @@ options:
     choices: [acquire, renew, release, status, force_release]
     default: status
   holder:
-    description: Who asks (a user@host, or ci:RUN_ID).
+    description: Who asks, as shown to others (user@host, or ci:RUN_ID (actor)).
     type: str
     default: ""
+  run:
+    description: The CI run that asks (empty outside CI); the same run may take its lease back.
+    type: str
+    default: ""
+  lease_id:
+    description: The id acquire returned, which renew and release need.
+    type: str
+    default: ""
+  take_over:
+    description: Take a live lease of another holder (after making sure that run is dead).
+    type: bool
+    default: false
   operation:
     description: What the holder is doing (deploy, rollback, migrate).
     type: str
@@ -38,7 +54,7 @@ options:
     type: str
     default: ""
   ttl:
-    description: Seconds the lease lasts without a renewal.
+    description: Seconds the lease lasts from now without a renewal.
     type: int
     default: 600
   wait:
@@ -56,11 +72,21 @@ previous:
   description: The lease before the action.
   type: dict
   returned: always
+taken_over:
+  description: The live lease of another run that acquire replaced (null when there was none).
+  type: dict
+  returned: always
 held_by_other:
   description: True when acquire was refused because another holder's lease is live.
   type: bool
   returned: always
+asked_by:
+  description: The holder that asked (who broke a lease, for force_release).
+  type: str
+  returned: on success
 """
+
+ACTIONS = ["acquire", "renew", "release", "status", "force_release"]
 
 
 def _now():
@@ -74,11 +100,12 @@ def _stamp(seconds):
 def _read(path):
     try:
         with open(path, encoding="utf-8") as handle:
-            return json.load(handle)
+            lease = json.load(handle)
     except FileNotFoundError:
         return None
     except ValueError:
         return None  # a torn or foreign file is no lease
+    return lease if isinstance(lease, dict) else None
 
 
 def _write(path, lease):
@@ -91,62 +118,101 @@ def _write(path, lease):
     os.replace(temporary, path)
 
 
-def _live(lease):
-    return lease is not None and lease.get("expires_epoch", 0) > _now()
+def live(lease, now):
+    return lease is not None and lease.get("expires_epoch", 0) > now
 
 
-def _lease(params, previous):
-    now = _now()
-    kept = previous if previous and previous.get("holder") == params["holder"] else {}
+def mine(lease, params):
+    return lease is not None and bool(params["lease_id"]) and lease.get("id") == params["lease_id"]
+
+
+def same_run(lease, params):
+    return lease is not None and bool(params["run"]) and lease.get("run") == params["run"]
+
+
+def refusal(lease):
+    """What a second holder is told: who holds the lease, until when, and the two ways on."""
+    return (
+        f"{lease.get('operation', 'a run')} of {lease.get('version') or 'the environment'} by "
+        f"{lease.get('holder', 'someone')} holds the deploy lock since "
+        f"{lease.get('acquired_at', '?')} (until {lease.get('expires_at', '?')} unless renewed); "
+        "once sure that run is dead, take the lock over with --take-over "
+        "(-e voicenote_lock_take_over=true), recorded in the audit trail, or wait for it."
+    )
+
+
+def new_lease(params, previous, now):
+    """The lease this run holds from now on; a renewal keeps its id and start."""
+    kept = previous if params["action"] == "renew" else {}
     return {
+        "id": kept.get("id") or secrets.token_hex(8),
         "holder": params["holder"],
+        "run": params["run"],
         "operation": params["operation"],
         "version": params["version"],
         "acquired_at": kept.get("acquired_at", _stamp(now)),
         "renewed_at": _stamp(now),
+        "renewed_epoch": now,
         "expires_at": _stamp(now + params["ttl"]),
         "expires_epoch": now + params["ttl"],
     }
 
 
-def _act(module, params):
-    path, action = params["path"], params["action"]
-    previous = _read(path)
+class LeaseLost(Exception):
+    """A renewal found the lease gone, expired and taken, or taken over."""
+
+
+def decide(params, previous, now):
+    """The outcome of the action on the lease as it is (a dict, with `write` the lease to write,
+    or `remove`), or None when acquire must wait for another holder's live lease."""
+    action = params["action"]
     if action == "status":
-        return {"changed": False, "lease": previous if _live(previous) else None}
+        return {"lease": previous if live(previous, now) else None}
     if action == "force_release":
-        if previous is not None:
-            os.unlink(path)
-        return {"changed": previous is not None, "lease": None}
-    mine = previous is not None and previous.get("holder") == params["holder"]
+        return {"lease": None, "remove": previous is not None}
     if action == "release":
-        if mine:
-            os.unlink(path)
-        return {"changed": mine, "lease": None if mine else previous}
-    if action == "renew" and not mine:
-        module.fail_json(
-            msg=f"The deploy lease is no longer {params['holder']}'s (now: {previous}).",
-            previous=previous,
-            lease=previous,
-            held_by_other=True,
-        )
-    if action == "acquire" and _live(previous) and not mine:
+        ours = mine(previous, params)
+        return {"lease": None if ours else previous, "remove": ours}
+    if action == "renew":
+        if not mine(previous, params):
+            now_held = (
+                f"{previous.get('holder')}'s since {previous.get('acquired_at')}"
+                if previous
+                else "gone"
+            )
+            raise LeaseLost(
+                f"The deploy lease is no longer this run's ({params['holder']}): it is "
+                f"{now_held} (taken over, or broken with lock release)."
+            )
+        lease = new_lease(params, previous, now)
+        return {"lease": lease, "write": lease}
+    contested = live(previous, now)
+    if contested and not (same_run(previous, params) or params["take_over"]):
         return None
-    lease = _lease(params, previous)
-    _write(path, lease)
-    return {"changed": True, "lease": lease}
+    lease = new_lease(params, previous, now)
+    return {"lease": lease, "write": lease, "taken_over": previous if contested else None}
+
+
+def apply(path, outcome):
+    """Write or remove the lease file as decided; whether it changed."""
+    if outcome.get("write") is not None:
+        _write(path, outcome["write"])
+        return True
+    if outcome.get("remove"):
+        os.unlink(path)
+        return True
+    return False
 
 
 def main():
     module = AnsibleModule(
         argument_spec={
             "path": {"type": "path", "required": True},
-            "action": {
-                "type": "str",
-                "default": "status",
-                "choices": ["acquire", "renew", "release", "status", "force_release"],
-            },
+            "action": {"type": "str", "default": "status", "choices": ACTIONS},
             "holder": {"type": "str", "default": ""},
+            "run": {"type": "str", "default": ""},
+            "lease_id": {"type": "str", "default": ""},
+            "take_over": {"type": "bool", "default": False},
             "operation": {"type": "str", "default": "deploy"},
             "version": {"type": "str", "default": ""},
             "ttl": {"type": "int", "default": 600},
@@ -155,27 +221,35 @@ def main():
         supports_check_mode=False,
     )
     params = module.params
-    if params["action"] in ("acquire", "renew", "release") and not params["holder"]:
-        module.fail_json(msg="A holder is needed to acquire, renew or release the lease.")
+    if params["action"] == "acquire" and not params["holder"]:
+        module.fail_json(msg="A holder is needed to acquire the lease.")
+    if params["action"] in ("renew", "release") and not params["lease_id"]:
+        module.fail_json(msg="The lease's id (from acquire) is needed to renew or release it.")
     os.makedirs(os.path.dirname(params["path"]), mode=0o750, exist_ok=True)
     deadline = time.monotonic() + params["wait"]
     while True:
         with open(f"{params['path']}.flock", "a", encoding="utf-8") as guard:
             fcntl.flock(guard, fcntl.LOCK_EX)
             previous = _read(params["path"])
-            outcome = _act(module, params)
+            try:
+                outcome = decide(params, previous, _now())
+            except LeaseLost as lost:
+                module.fail_json(
+                    msg=str(lost), previous=previous, lease=previous, held_by_other=True
+                )
+            changed = outcome is not None and apply(params["path"], outcome)
         if outcome is not None:
-            module.exit_json(previous=previous, held_by_other=False, **outcome)
+            module.exit_json(
+                changed=changed,
+                previous=previous,
+                held_by_other=False,
+                taken_over=outcome.get("taken_over"),
+                lease=outcome["lease"],
+                asked_by=params["holder"],
+            )
         if time.monotonic() >= deadline:
             module.fail_json(
-                msg=(
-                    f"{previous['operation']} of {previous['version'] or 'the environment'} by "
-                    f"{previous['holder']} holds the deploy lock since {previous['acquired_at']} "
-                    f"(until {previous['expires_at']} unless renewed)."
-                ),
-                previous=previous,
-                lease=previous,
-                held_by_other=True,
+                msg=refusal(previous), previous=previous, lease=previous, held_by_other=True
             )
         time.sleep(1)
 

@@ -1,24 +1,34 @@
 #!/usr/bin/python
-"""Verify an unpacked release bundle on the host: every file's sha256 against manifest.json,
-no file missing or extra, the expected version, and a python tag the host's interpreter has."""
+"""Verify a release bundle against its manifest: on the controller the bundle file, with the
+same rules as the CLI (module_utils voicenote_bundle_contents, shared with voicenote_ops); on a
+host the unpacked folder, every file's sha256, and a python tag the host's interpreter has."""
 
-import hashlib
 import json
 import os
 import subprocess
-import tarfile
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.voicenote_bundle_contents import (
+    BundleRefused,
+    check_files,
+    check_referenced,
+    check_release,
+    read_bundle,
+    sha256_of,
+)
 
 DOCUMENTATION = r"""
 module: voicenote_bundle_verify
-short_description: Verify an unpacked release bundle against its manifest
+short_description: Verify a release bundle, or an unpacked one, against its manifest
 description:
   - Reads manifest.json in I(path), checks the sha256 of every file it lists, that no other file
     is present (a venv folder and the install marker excepted), that the version is
     I(version) and, when I(python) is given, that the python tag matches it. Read-only.
   - I(path) is an unpacked release folder, or the bundle itself (.tar.gz), read without
-    unpacking (on the controller, before anything reaches a host).
+    unpacking (on the controller, before anything reaches a host) under the CLI's rules
+    (voicenote_ops/bundle/contents.py, this role's module_utils): only regular files and
+    folders under the one top folder NAME-X.Y.Z/ its file name and manifest name, no link,
+    device, fifo, absolute or C(..) name, no setuid, setgid, sticky or writable-by-others mode.
 options:
   path:
     description: The unpacked release folder, or the bundle file.
@@ -51,27 +61,8 @@ sha256:
 
 
 def _sha256(path):
-    digest = hashlib.sha256()
     with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def _read_bundle(path):
-    """The manifest and {path: sha256} of a bundle's files, relative to its top folder."""
-    digests, manifest = {}, None
-    with tarfile.open(path, "r:gz") as archive:
-        for member in archive:
-            if not member.isfile():
-                continue
-            name = member.name.split("/", 1)[1] if "/" in member.name else member.name
-            content = archive.extractfile(member).read()
-            if name == "manifest.json":
-                manifest = json.loads(content)
-            else:
-                digests[name] = hashlib.sha256(content).hexdigest()
-    return manifest, digests
+        return sha256_of(handle)
 
 
 def _read_folder(root, ignore):
@@ -103,6 +94,61 @@ def _python_tag(python):
     return out.stdout.strip()
 
 
+def _manifest_of_folder(root, ignore):
+    manifest, present = _read_folder(root, ignore)
+    if not isinstance(manifest, dict) or not isinstance(manifest.get("files"), dict):
+        raise BundleRefused(f"{root} has no manifest.json listing its files.")
+    check_files(root, manifest["files"], present)
+    return manifest
+
+
+def _manifest_of_bundle(path):
+    """The bundle file's manifest, once the CLI's rules hold: every entry safe to unpack under
+    its one top folder, the release its file name says, every file's sha256."""
+    bundle_name = os.path.basename(path)
+    digests, content = read_bundle(path)
+    try:
+        manifest = json.loads(content)
+    except ValueError:
+        manifest = None
+    if not isinstance(manifest, dict) or not isinstance(manifest.get("files"), dict):
+        raise BundleRefused(f"{bundle_name} has an invalid manifest.json (not a manifest).")
+    check_release(bundle_name, manifest.get("name"), manifest.get("version"))
+    check_files(bundle_name, manifest["files"], digests)
+    migrations = manifest.get("migrations")
+    if not isinstance(migrations, list) or not all(isinstance(m, dict) for m in migrations):
+        raise BundleRefused(f"{bundle_name} has an invalid manifest.json (migrations).")
+    referenced = [manifest.get("wheel"), *(m.get("path") for m in migrations)]
+    if not all(isinstance(name, str) for name in referenced):
+        raise BundleRefused(f"{bundle_name} has an invalid manifest.json (wheel or migrations).")
+    check_referenced(bundle_name, manifest["files"], set(referenced))
+    return manifest
+
+
+def verify(path, version, python, ignore):
+    """The manifest without its file list, once the bundle or folder at path is release version
+    and (python given) built for that interpreter; BundleRefused says why not."""
+    try:
+        if os.path.isdir(path):
+            manifest = _manifest_of_folder(path, ignore)
+        else:
+            manifest = _manifest_of_bundle(path)
+    except BundleRefused:
+        raise
+    except (OSError, ValueError) as error:
+        raise BundleRefused(f"{path} is not a readable release bundle: {error}.") from None
+    if manifest.get("version") != version:
+        raise BundleRefused(f"The bundle is release {manifest.get('version')}, not {version}.")
+    if python:
+        host_tag = _python_tag(python)
+        if manifest.get("python_tag") != host_tag:
+            raise BundleRefused(
+                f"The bundle was built for {manifest.get('python_tag')}, but this host's "
+                f"{python} is {host_tag}; build it for this host's Python."
+            )
+    return {key: value for key, value in manifest.items() if key != "files"}
+
+
 def main():
     module = AnsibleModule(
         argument_spec={
@@ -113,36 +159,12 @@ def main():
         },
         supports_check_mode=True,
     )
-    path, version, python = (module.params[key] for key in ("path", "version", "python"))
+    path = module.params["path"]
     try:
-        if os.path.isdir(path):
-            manifest, present = _read_folder(path, set(module.params["ignore"]))
-        else:
-            manifest, present = _read_bundle(path)
-    except (OSError, ValueError, tarfile.TarError) as error:
-        module.fail_json(msg=f"{path} is not a readable release bundle: {error}.")
-    if not isinstance(manifest, dict):
-        module.fail_json(msg=f"{path} has no manifest.json.")
-    if manifest.get("version") != version:
-        module.fail_json(msg=f"The bundle is release {manifest.get('version')}, not {version}.")
-    listed = manifest.get("files") or {}
-    missing, extra = sorted(set(listed) - set(present)), sorted(set(present) - set(listed))
-    if missing or extra:
-        module.fail_json(
-            msg=f"The bundle's files differ from its manifest: missing {missing[:3]}, "
-            f"not listed {extra[:3]}."
-        )
-    changed = sorted(p for p, digest in listed.items() if present[p] != digest)
-    if changed:
-        module.fail_json(msg=f"These files do not match the manifest's sha256: {changed[:3]}.")
-    if python:
-        host_tag = _python_tag(python)
-        if manifest.get("python_tag") != host_tag:
-            module.fail_json(
-                msg=f"The bundle was built for {manifest.get('python_tag')}, but this host's "
-                f"{python} is {host_tag}; build it for this host's Python."
-            )
-    summary = {key: value for key, value in manifest.items() if key != "files"}
+        summary = verify(path, module.params["version"], module.params["python"],
+                         set(module.params["ignore"]))  # fmt: skip
+    except BundleRefused as error:
+        module.fail_json(msg=str(error))
     extra_result = {} if os.path.isdir(path) else {"sha256": _sha256(path)}
     module.exit_json(changed=False, manifest=summary, **extra_result)
 

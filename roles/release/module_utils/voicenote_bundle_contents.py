@@ -1,0 +1,1 @@
+../../../voicenote_ops/bundle/contents.py

@@ -1,0 +1,1 @@
+../../../voicenote_ops/bundle/signers.py

@@ -1,0 +1,90 @@
+"""The playbooks refuse what the CLI refuses, before any host: the same requests through
+`voicenote-ops` (exit 2) and plain ansible-playbook on the prod inventory, whose hosts are
+placeholders no run may reach (only localhost may appear in the run's output)."""
+
+import json
+
+import pytest
+
+from tests.conftest import PROJECT
+from tests.integration.deploys import ansible_playbook
+from tests.unit.test_bundle import _fake_bundle
+from tests.unit.test_bundle_contents import TOP, crafted_bundle
+from tests.unit.test_cli_errors import assert_refused
+from voicenote_ops.bundle.signature import lab_signing_key, sign_bundle
+from voicenote_ops.errors import ExitCode
+
+pytestmark = [pytest.mark.unit, pytest.mark.security]
+
+PROD = PROJECT / "inventories" / "prod"
+
+# case: (CLI arguments, playbook, its variables, what the CLI says, what the playbook says)
+REQUESTS = {
+    "version with a trailing newline": (
+        ["deploy", "prod", "--version", "1.2.0\n"],
+        "deploy.yml", {"voicenote_version": "1.2.0\n"},
+        "is not of the form X.Y.Z", "voicenote_version must be X.Y.Z or X.Y.Z-rc.N",
+    ),
+    "release candidate to prod": (
+        ["deploy", "prod", "--version", "1.2.0-rc.1"],
+        "deploy.yml", {"voicenote_version": "1.2.0-rc.1"},
+        "takes only final releases", "(production) takes only final releases X.Y.Z",
+    ),
+    "batch size 0": (
+        ["deploy", "prod", "--version", "1.2.0", "--batch-size", "0"],
+        "deploy.yml", {"voicenote_version": "1.2.0", "voicenote_batch_size": 0},
+        "--batch-size must be at least 1", "voicenote_batch_size must be a whole number",
+    ),
+    "negative lock wait": (
+        ["deploy", "prod", "--version", "1.2.0", "--lock-wait", "-1"],
+        "deploy.yml", {"voicenote_version": "1.2.0", "voicenote_lock_wait": -1},
+        "--lock-wait at least 0", "voicenote_lock_wait must be whole seconds from 0",
+    ),
+    "watch beyond 9999 s": (
+        ["deploy", "prod", "--version", "1.2.0", "--watch", "10000"],
+        "deploy.yml", {"voicenote_version": "1.2.0", "voicenote_watch_seconds": 10000},
+        "--watch from 0 to 9999", "voicenote_watch_seconds must be whole seconds from 0 to 9999",
+    ),
+    "rollback target with a trailing newline": (
+        ["rollback", "prod", "--to", "1.2.0\n"],
+        "rollback.yml", {"voicenote_rollback_to": "1.2.0\n"},
+        "is not of the form X.Y.Z", "voicenote_rollback_to must be X.Y.Z or X.Y.Z-rc.N",
+    ),
+    "rollback of prod to a release candidate": (
+        ["rollback", "prod", "--to", "1.2.0-rc.1"],
+        "rollback.yml", {"voicenote_rollback_to": "1.2.0-rc.1"},
+        "takes only final releases", "(production) takes only final releases X.Y.Z",
+    ),
+}  # fmt: skip
+
+
+def assert_refused_on_the_controller(done, message: str) -> None:
+    assert done.returncode != 0
+    assert message in " ".join(done.stdout.split()), done.stdout[-3000:]
+    assert "example.internal" not in done.stdout, "a host of the inventory was contacted"
+
+
+@pytest.mark.parametrize("case", REQUESTS)
+def test_the_playbooks_refuse_what_the_cli_refuses(cli, tmp_path, case) -> None:
+    arguments, playbook, variables, cli_says, playbook_says = REQUESTS[case]
+    password = tmp_path / "password"
+    password.write_text("prod has no vault\n")
+    result = cli(*arguments, "--yes", env={"VOICENOTE_VAULT_PASSWORD_FILE": str(password)})
+    assert_refused(result, ExitCode.INVALID, cli_says)
+    done = ansible_playbook(playbook, "-e", json.dumps(variables), inventory=PROD)
+    assert_refused_on_the_controller(done, playbook_says)
+
+
+def test_the_deploy_playbook_refuses_a_crafted_bundle_with_the_modules_sentence(tmp_path) -> None:
+    """The module as Ansible runs it (its role's module_utils shipped with it), on the
+    controller, before any host; signed with the lab's key, trusted by the inventory."""
+    sound = _fake_bundle(tmp_path)[1]
+    bundle = crafted_bundle(sound, tmp_path / "crafted", "symlink to /etc/passwd")
+    inventory = tmp_path / "inventory"
+    inventory.mkdir()
+    (inventory / "group_vars").symlink_to(PROJECT / "inventories" / "lab" / "group_vars")
+    (inventory / "hosts.yml").write_text((PROD / "hosts.yml").read_text())
+    sign_bundle(bundle, lab_signing_key(PROJECT))
+    request = {"voicenote_version": "1.0.0", "voicenote_artifact": str(bundle)}
+    done = ansible_playbook("deploy.yml", "-e", json.dumps(request), inventory=inventory)
+    assert_refused_on_the_controller(done, f"has a link or special file: '{TOP}/passwd'.")
