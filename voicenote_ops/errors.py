@@ -66,6 +66,15 @@ class NeedsAttention(OpsError):
 _MACHINE_ERRNOS = frozenset(
     {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO, errno.ENOMEM, errno.EMFILE, errno.ENFILE}
 )
+# What to do about one of them.
+MACHINE_FIX = "Free space or repair the file system, then run again."
+
+
+def machine_failure(error: OSError) -> bool:
+    """Whether the machine is at fault (exit 5), not the file the tool was using."""
+    return error.errno in _MACHINE_ERRNOS
+
+
 # What the content of a file can be that the tool cannot take, by the error that says so.
 _DATA_ERRORS: tuple[tuple[type[Exception], str], ...] = (
     (json.JSONDecodeError, "not valid JSON"),
@@ -96,10 +105,8 @@ def from_exception(error: Exception, named: Iterable[str]) -> OpsError:
         what = error.strerror or str(error)
         path = next((p for p in (error.filename, error.filename2) if p is not None), None)
         where = f" ({os.fsdecode(path)})" if path is not None else ""
-        if error.errno in _MACHINE_ERRNOS:
-            return NeedsAttention(
-                f"{what}{where}.", "Free space or repair the file system, then run again."
-            )
+        if machine_failure(error):
+            return NeedsAttention(f"{what}{where}.", MACHINE_FIX)
         if path is not None and _is_or_under(os.fsdecode(path), named):
             return InvalidInput(f"{what}: {os.fsdecode(path)}.", "Check the path you gave.")
         return NeedsAttention(

@@ -19,7 +19,13 @@ from typing import Any
 
 import yaml
 
-from voicenote_ops.errors import InvalidInput
+from voicenote_ops.errors import (
+    MACHINE_FIX,
+    InvalidInput,
+    NeedsAttention,
+    OpsError,
+    machine_failure,
+)
 
 UNSAFE_TAG = "!unsafe"
 HEADER = "# Extra vars for ansible-playbook -e @FILE: every value is data, never a template.\n"
@@ -89,11 +95,11 @@ def write_private_file(destination: Path, text: str) -> None:
         raise _cannot_write(destination, error) from None
 
 
-def _cannot_write(destination: Path, error: OSError) -> InvalidInput:
-    return InvalidInput(
-        f"Cannot write {destination}: {error.strerror or error}.",
-        "Name a file in a folder you can write to.",
-    )
+def _cannot_write(destination: Path, error: OSError) -> OpsError:
+    message = f"Cannot write {destination}: {error.strerror or error}."
+    if machine_failure(error):
+        return NeedsAttention(message, MACHINE_FIX)
+    return InvalidInput(message, "Name a file in a folder you can write to.")
 
 
 def _private_opener(path: str, flags: int) -> int:

@@ -1,6 +1,7 @@
 """The one writer of extra vars (voicenote_ops/extravars.py), read back the way ansible-playbook
 reads `-e @FILE`, and `voicenote-ops ci vars`, which writes such files for plain runs."""
 
+import errno
 import json
 import os
 import re
@@ -13,7 +14,7 @@ from ansible.template import is_trusted_as_template
 
 from tests.conftest import PROJECT, run_cli
 from tests.unit.test_cli_errors import assert_refused
-from voicenote_ops.errors import ExitCode, InvalidInput
+from voicenote_ops.errors import ExitCode, InvalidInput, NeedsAttention
 from voicenote_ops.extravars import UNSAFE_TAG, vars_yaml, write_private_file, write_vars_file
 from voicenote_ops.services import ci
 
@@ -125,6 +126,16 @@ def test_a_folder_that_cannot_be_made_is_refused(tmp_path):
     blocker.write_text("")
     with pytest.raises(InvalidInput, match=f"Cannot write {blocker}/vars.yml"):
         write_vars_file(blocker / "vars.yml", {"a": "b"})
+
+
+def test_a_full_disk_is_the_machine_s_problem_not_the_path(tmp_path, monkeypatch):
+    def full(path, flags, mode=0o777):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), path)
+
+    monkeypatch.setattr("voicenote_ops.extravars.os.open", full)
+    with pytest.raises(NeedsAttention, match="No space left on device"):
+        write_vars_file(tmp_path / "vars.yml", {"a": "b"})
+    assert list(tmp_path.iterdir()) == []
 
 
 # `voicenote-ops ci vars`: the documented variables of deploy.yml and rollback.yml.

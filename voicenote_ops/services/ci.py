@@ -19,7 +19,13 @@ from pathlib import Path
 from typing import Any
 
 from voicenote_ops.bundle.version import check_release_version
-from voicenote_ops.errors import InvalidInput
+from voicenote_ops.errors import (
+    MACHINE_FIX,
+    InvalidInput,
+    NeedsAttention,
+    OpsError,
+    machine_failure,
+)
 from voicenote_ops.extravars import write_private_file, write_vars_file
 
 DEPLOYING_BRANCHES = {"develop": "dev", "staging": "staging"}
@@ -187,24 +193,27 @@ def append_github_outputs(resolution: Resolution, destination: Path) -> None:
     except FileNotFoundError:
         mode = stat.S_IFREG
     except OSError as error:
-        raise _cannot_append(destination, error.strerror) from None
+        raise _cannot_append(destination, error) from None
     if not stat.S_ISREG(mode):
         raise _cannot_append(destination, "not a regular file")
     flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK
     try:
         descriptor = os.open(destination, flags, 0o644)
     except OSError as error:
-        raise _cannot_append(destination, error.strerror) from None
+        raise _cannot_append(destination, error) from None
     with os.fdopen(descriptor, "w", encoding="utf-8") as outputs:
         if not stat.S_ISREG(os.fstat(descriptor).st_mode):
             raise _cannot_append(destination, "not a regular file")
         outputs.write(github_outputs(resolution))
 
 
-def _cannot_append(destination: Path, why: str | None) -> InvalidInput:
+def _cannot_append(destination: Path, why: OSError | str) -> OpsError:
+    reason = why if isinstance(why, str) else why.strerror or str(why)
+    message = f"Cannot append to --github-output {destination}: {reason}."
+    if isinstance(why, OSError) and machine_failure(why):
+        return NeedsAttention(message, MACHINE_FIX)
     return InvalidInput(
-        f"Cannot append to --github-output {destination}: {why or 'unknown error'}.",
-        "Give the file GitHub names in $GITHUB_OUTPUT (a regular file), or a new path.",
+        message, "Give the file GitHub names in $GITHUB_OUTPUT (a regular file), or a new path."
     )
 
 
