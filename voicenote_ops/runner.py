@@ -6,15 +6,24 @@ typed is ever templated; runner writes the process environment and every event b
 Progress comes from runner's event_handler as small `Progress` records; the outcome is a typed
 `RunResult`. No secret is ever passed as extravars or envvars: secrets come from vault files,
 decrypted on the hosts' side of Ansible.
+
+A run that changes hosts (`interruptible`) takes Ctrl-C and SIGTERM as a request: ansible-playbook
+runs in a session of its own (ansible-runner's pty), so the signal reaches only this process. The
+first one creates the run's stop file, which the playbooks check each time they enter a phase
+(playbooks/tasks/enter-phase.yml): the run stops there as failed, switches hosts back, records
+and releases the lock. The second one stops ansible-playbook at once.
 """
 
 import os
 import shutil
+import signal
 import sys
 import tempfile
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Mapping
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,6 +36,12 @@ from voicenote_ops.paths import project_dir
 
 # Another ansible.cfg for every run of this process (the benchmark's stock-settings baseline).
 ANSIBLE_CONFIG_ENV = "VOICENOTE_OPS_ANSIBLE_CONFIG"
+# The extra var naming the file whose existence asks an interruptible run to stop.
+STOP_FILE_VAR = "voicenote_stop_file"
+STOPPING = (
+    "Stopping at the next step: hosts go back to what they served, the run is recorded and the "
+    "lock released (Ctrl-C again stops at once, leaving the lock held)."
+)
 
 _HOST_EVENTS = {
     "runner_on_ok": "ok",
@@ -51,6 +66,8 @@ class PlaybookRun:
     # Replaces ansible.cfg's ssh_args, e.g. to force fresh connections for a reachability check.
     ssh_args: str | None = None
     verbosity: int = 0
+    # Ctrl-C and SIGTERM ask the playbook to stop at its next phase (it changes hosts).
+    interruptible: bool = False
 
     def cmdline(self) -> str:
         words = []
@@ -83,7 +100,8 @@ class Progress:
     play: str
     task: str
     host: str | None = None
-    status: str | None = None  # ok, changed, failed, unreachable, skipped; None: task started
+    # ok, changed, failed, unreachable, skipped; notice: said to the operator; None: task started
+    status: str | None = None
 
 
 @dataclass
@@ -108,6 +126,8 @@ class RunResult:
     hosts: dict[str, HostOutcome] = field(default_factory=dict)
     # What the playbook reported with set_stats (e.g. the deploy's outcome).
     reported: dict[str, Any] = field(default_factory=dict)
+    # Ctrl-C or SIGTERM received: 1 asked the run to stop at its next phase, 2 stopped it at once.
+    interrupts: int = 0
 
     @property
     def succeeded(self) -> bool:
@@ -123,6 +143,7 @@ class RunResult:
                 for name, host in self.hosts.items()
             },
             "reported": self.reported,
+            "interrupts": self.interrupts,
         }
 
 
@@ -194,6 +215,40 @@ class _EventCollector:
                 setattr(self.hosts.setdefault(host, HostOutcome()), field_name, count)
 
 
+class _Interrupts:
+    """Ctrl-C (SIGINT) and SIGTERM during an interruptible run: the first creates the stop file,
+    the second makes cancel() true, on which ansible-runner kills ansible-playbook."""
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+    def __init__(self, stop_file: Path, on_progress: Callable[[Progress], None]) -> None:
+        self.stop_file = stop_file
+        self.on_progress = on_progress
+        self.count = 0
+        self._previous: dict[int, Any] = {}
+
+    def __enter__(self) -> "_Interrupts":
+        # Signal handlers belong to the main thread; elsewhere signals keep their handlers.
+        if threading.current_thread() is threading.main_thread():
+            self._previous = {sig: signal.signal(sig, self._handle) for sig in self.SIGNALS}
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+
+    def _handle(self, _signum: int, _frame: object) -> None:
+        self.count += 1
+        if self.count == 1:
+            self.stop_file.touch(mode=0o600)
+            self.on_progress(Progress("", STOPPING, status="notice"))
+        elif self.count == 2:
+            self.on_progress(Progress("", "Stopping at once.", status="notice"))
+
+    def cancel(self) -> bool:
+        return self.count >= 2
+
+
 def run_playbook(
     request: PlaybookRun,
     on_progress: Callable[[Progress], None] = lambda _: None,
@@ -206,22 +261,29 @@ def run_playbook(
     os.chmod(private_dir, 0o700)
     started = time.monotonic()
     try:
+        stop_file = Path(private_dir) / "stop"
+        extravars = dict(request.extravars)
+        if request.interruptible:
+            extravars[STOP_FILE_VAR] = str(stop_file)
         # Runner hands its own env/extravars to ansible-playbook as `-e @FILE` (a dict given as
         # `extravars=` it would write as JSON, whose strings Ansible templates).
-        write_vars_file(Path(private_dir) / "env" / "extravars", request.extravars)
-        runner = ansible_runner.run(
-            private_data_dir=private_dir,
-            project_dir=str(project),
-            playbook=str(project / "playbooks" / request.playbook),
-            inventory=[str(path) for path in request.inventories],
-            limit=request.limit,
-            cmdline=request.cmdline() or None,
-            envvars=request.envvars(project),
-            verbosity=request.verbosity or None,
-            event_handler=collector,
-            quiet=True,
-        )
-        if not collector.hosts and runner.rc != 0:
+        write_vars_file(Path(private_dir) / "env" / "extravars", extravars)
+        interrupts = _Interrupts(stop_file, on_progress)
+        with interrupts if request.interruptible else nullcontext():
+            runner = ansible_runner.run(
+                private_data_dir=private_dir,
+                project_dir=str(project),
+                playbook=str(project / "playbooks" / request.playbook),
+                inventory=[str(path) for path in request.inventories],
+                limit=request.limit,
+                cmdline=request.cmdline() or None,
+                envvars=request.envvars(project),
+                verbosity=request.verbosity or None,
+                event_handler=collector,
+                cancel_callback=interrupts.cancel,
+                quiet=True,
+            )
+        if not collector.hosts and runner.rc != 0 and not interrupts.count:
             said = " ".join(collector.last_lines) or f"exit code {runner.rc}"
             raise InvalidInput(
                 f"ansible-playbook stopped before reaching any host: {said}",
@@ -233,6 +295,7 @@ def run_playbook(
             duration=time.monotonic() - started,
             hosts=collector.hosts,
             reported=collector.reported,
+            interrupts=interrupts.count,
         )
     finally:
         shutil.rmtree(private_dir, ignore_errors=True)

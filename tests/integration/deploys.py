@@ -13,7 +13,7 @@ from ansible.constants import DEFAULT_VAULT_ID_MATCH
 from ansible.parsing.vault import VaultLib, VaultSecret
 
 from tests.conftest import PROJECT, lab_name, run_cli
-from tests.integration.labs import lb_request
+from tests.integration.labs import lb_request, on_host
 from voicenote_ops.lab import podman
 
 DEPLOY_LAB = lab_name("deploy")
@@ -84,6 +84,21 @@ def assert_fleet_serves(version: str, schema: list[str]) -> None:
     assert report["schema_head"] == schema
     _, notes = lb_request(DEPLOY_LAB, "GET", "/notes")
     assert SURVIVOR in [note["title"] for note in notes["notes"]]
+
+
+# The lock host's files: the lease and the audit trail.
+LEASE = "/var/lib/voicenote/deploy.lock"
+AUDIT = "/var/lib/voicenote/audit.jsonl"
+
+
+def lease() -> dict | None:
+    result = run_cli("lock", "status", DEPLOY_LAB, "--json")
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)["lease"]
+
+
+def last_record() -> dict:
+    return json.loads(on_host(DEPLOY_LAB, "db1", "tail", "-1", AUDIT))
 
 
 def fleet_status() -> dict:

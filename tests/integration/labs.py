@@ -45,6 +45,15 @@ def lab_up(lab: str, *options: str) -> Iterator[dict]:
         run_cli("lab", "down", "--name", lab)
 
 
+def deploy_releases(lab: str, bundle, *versions: str) -> None:
+    """Deploy each version in turn (the last one live, the one before in the idle color)."""
+    for version in versions:
+        deployed = run_cli(
+            "deploy", lab, "--version", version, "--artifact", str(bundle(version)), "--yes"
+        )
+        assert deployed.returncode == 0, deployed.stderr[-2000:]
+
+
 def lb_request(lab: str, method: str, path: str, body: dict | None = None) -> tuple[int, dict]:
     """One request through the lab's load balancer (HTTPS on its 127.0.0.1 port, self-signed)."""
     (lb,) = [host for host in lab_status(lab)["hosts"] if "lb" in host["groups"]]

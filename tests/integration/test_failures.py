@@ -1,9 +1,12 @@
 """Failure containment on the deploy lab, one case of each fault class, provoked from outside
 the tool: a release that does not start, a migration that raises, an app host lost mid-deploy,
-a release that passes its health gate but fails real traffic after the switch.
+a release that passes its health gate but fails real traffic after the switch, the database
+down before a deploy, Ctrl-C in the switch phase.
 Every case ends with every reachable app host serving the release it served before."""
 
 import json
+import os
+import signal
 
 import pytest
 
@@ -13,10 +16,14 @@ from tests.integration.deploys import (
     deploy,
     deploy_losing_app2,
     fleet_status,
+    last_record,
+    lease,
     served_version,
+    start_deploy,
+    wait_for_phase,
     write_survivor,
 )
-from tests.integration.labs import background_load, on_host
+from tests.integration.labs import background_load, host_state, on_host
 from voicenote_ops.errors import ExitCode
 from voicenote_ops.load import generator
 
@@ -28,7 +35,7 @@ TRAFFIC = generator.LoadPlan(rate=20, requests=6000, duration=300, long_requests
 
 @pytest.fixture(scope="module")
 def bundles(deploy_lab):
-    names = ("1.1.0", "broken-start", "broken-migration", "broken-traffic")
+    names = ("1.0.0", "1.1.0", "broken-start", "broken-migration", "broken-traffic")
     built = {name: deploy_lab(name) for name in names}
     result = deploy(built["1.1.0"], "1.1.0")
     assert result.returncode == 0, result.stderr
@@ -78,3 +85,38 @@ def test_an_app_host_lost_mid_deploy_is_contained_and_a_rerun_converges(bundles,
     rerun = deploy(bundles["1.1.0"], "1.1.0")
     assert rerun.returncode == 0, rerun.stderr
     assert_fleet_serves("1.1.0", ["0002"])
+
+
+def test_postgresql_down_refuses_a_deploy_naming_it_and_nothing_changes(bundles):
+    before = host_state(DEPLOY_LAB, ("app1", "app2"))
+    on_host(DEPLOY_LAB, "db1", "systemctl", "stop", "postgresql")
+    try:
+        result = deploy(bundles["1.0.0"], "1.0.0")
+    finally:
+        on_host(DEPLOY_LAB, "db1", "systemctl", "start", "postgresql")
+    assert result.returncode == ExitCode.ATTENTION, result.stderr
+    assert "could not start: PostgreSQL on db1 did not answer" in result.stderr, result.stderr
+    assert "Nothing changed." in result.stderr
+    assert host_state(DEPLOY_LAB, ("app1", "app2")) == before
+    assert lease() is None
+    assert_fleet_serves("1.1.0", ["0002"])
+
+
+def test_ctrl_c_in_the_switch_phase_stops_contained_and_a_rerun_converges(bundles):
+    """SIGINT to the CLI's process group, as a terminal sends it: the run stops at its next
+    step, switches back, records and releases the lock, prints what each host serves."""
+    running = start_deploy(bundles["1.0.0"], "1.0.0", "")
+    wait_for_phase(running, "switch")
+    os.killpg(running.pid, signal.SIGINT)
+    _, err = running.communicate(timeout=600)
+    assert running.returncode == ExitCode.CONTAINED, err
+    assert "Stopping at the next step" in err, err
+    assert "stopped as asked" in err and "the deploy lock is released" in err, err
+    # What each host serves, read after the stop.
+    assert f"status {DEPLOY_LAB}" in err and "1.1.0" in err, err
+    assert_fleet_serves("1.1.0", ["0002"])
+    assert lease() is None
+    assert last_record()["result"] == "interrupted"
+    rerun = deploy(bundles["1.0.0"], "1.0.0")
+    assert rerun.returncode == 0, rerun.stderr
+    assert_fleet_serves("1.0.0", ["0002"])

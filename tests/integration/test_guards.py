@@ -13,10 +13,13 @@ import pytest
 from tests.conftest import run_cli
 from tests.integration.deploys import (
     DEPLOY_LAB,
+    LEASE,
     as_ci_run,
     deploy,
     fleet_status,
     kill_group,
+    last_record,
+    lease,
     served_version,
     start_deploy,
     wait_for_phase,
@@ -26,8 +29,6 @@ from voicenote_ops.errors import ExitCode
 
 pytestmark = [pytest.mark.integration, pytest.mark.security]
 
-LEASE = "/var/lib/voicenote/deploy.lock"
-AUDIT = "/var/lib/voicenote/audit.jsonl"
 # A process outside CI: its holder is the real uid's account@host, which takes no live lease.
 OPERATOR = as_ci_run("")
 # A lease left by a holder that never comes back (it would expire in 2100).
@@ -47,21 +48,11 @@ def bundles(deploy_lab):
     return built
 
 
-def lease() -> dict | None:
-    result = run_cli("lock", "status", DEPLOY_LAB, "--json")
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout)["lease"]
-
-
-def last_record() -> dict:
-    return json.loads(on_host(DEPLOY_LAB, "db1", "tail", "-1", AUDIT))
-
-
 def write_lease(lease: dict) -> None:
     on_host(DEPLOY_LAB, "db1", "sh", "-c", f"echo '{json.dumps(lease)}' > {LEASE}")
 
 
-def test_a_second_deploy_is_refused_naming_the_holder(bundles):
+def test_a_second_deploy_and_a_provision_are_refused_naming_the_holder(bundles):
     first = start_deploy(bundles["1.0.0"], "1.0.0", "1111")
     try:
         wait_for_phase(first, "upload")
@@ -69,6 +60,10 @@ def test_a_second_deploy_is_refused_naming_the_holder(bundles):
         assert second.returncode == ExitCode.REFUSED, second.stderr
         assert "by ci:1111 (tester) holds the deploy lock" in second.stderr
         assert "--take-over" in second.stderr
+        # Provisioning changes the same hosts: it takes the same lock.
+        provision = run_cli("provision", DEPLOY_LAB, "--yes", env=OPERATOR)
+        assert provision.returncode == ExitCode.REFUSED, provision.stderr
+        assert "by ci:1111 (tester) holds the deploy lock" in provision.stderr
     finally:
         assert first.wait(timeout=300) == 0
     assert served_version() == "1.0.0"

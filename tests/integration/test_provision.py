@@ -1,13 +1,18 @@
-"""`voicenote-ops provision` on a real lab: succeeds, then changes nothing, and --check agrees."""
+"""`voicenote-ops provision` on a real lab: succeeds; a change to the app's unit reaches both
+colors of every app host as a rolling restart under load, without a failed request; then a run
+changes nothing, and --check agrees."""
 
 import json
+import os
 import ssl
 import urllib.request
+from pathlib import Path
 
 import pytest
 
 from tests.conftest import lab_name, run_cli
-from tests.integration.labs import lab_up
+from tests.integration.labs import background_load, deploy_releases, lab_up, on_host
+from voicenote_ops.load import generator
 
 pytestmark = pytest.mark.integration
 
@@ -34,13 +39,66 @@ def lab():
 def test_first_run_succeeds_on_every_host(lab):
     _, first = lab
     assert first["status"] == "successful"
-    assert sorted(first["hosts"]) == ["app1", "app2", "db1", "lb1"]
+    # localhost: the controller takes the deploy lock, records the run and releases the lock.
+    assert sorted(first["hosts"]) == ["app1", "app2", "db1", "lb1", "localhost"]
     assert all(o["failed"] == 0 and o["unreachable"] == 0 for o in first["hosts"].values())
     assert any(changed(first).values())
 
 
+# Keep-alive load through the load balancer with long transcriptions in flight; the request
+# bound is far above what the restart needs, the block's end stops it.
+LOAD = generator.LoadPlan(
+    rate=40, requests=20_000, duration=500, long_requests=4, long_seconds=8, connections=16
+)
+UNIT = "/etc/systemd/system/voicenote@.service"
+
+
+def started(host: str) -> dict[str, str]:
+    return {
+        color: on_host(LAB, host, "systemctl", "show", "--value", "-p",
+                       "ExecMainStartTimestampMonotonic", f"voicenote@{color}.service").strip()
+        for color in ("blue", "green")
+    }  # fmt: skip
+
+
+def test_a_unit_change_rolls_both_colors_of_every_host_without_a_failed_request(
+    lab, release_bundle
+):
+    """Both colors run (1.0.0 idle, 1.1.0 live); one appunit setting changes in the lab's
+    group_vars; provision restarts every color, never a serving one in place."""
+    deploy_releases(LAB, release_bundle, "1.0.0", "1.1.0")
+    before = {host: started(host) for host in ("app1", "app2")}
+    group_vars = Path(os.environ["VOICENOTE_OPS_STATE"]) / "labs" / LAB / "inventory" / "group_vars"
+    (group_vars / "all" / "stop-timeout.yml").write_text("appunit_stop_timeout: 46\n")
+    with background_load(LAB, LOAD, stop_at_exit=True) as load:
+        report = provision("--yes")
+    summary = load.summary
+    assert summary["non_2xx"] == 0 and summary["socket_errors"] == 0, summary
+    assert summary["long"]["completed"] == summary["long"]["started"] > 0, summary["long"]
+    assert report["reported"]["voicenote_restarts"] == {
+        host: {"blue": [UNIT], "green": [UNIT]} for host in ("app1", "app2")
+    }
+    for host in ("app1", "app2"):
+        after = started(host)
+        assert all(int(after[c]) > int(before[host][c]) for c in after), (before, after)
+        timeouts = on_host(LAB, host, "systemctl", "show", "--value", "-p", "TimeoutStopUSec",
+                           "voicenote@blue.service", "voicenote@green.service")  # fmt: skip
+        assert timeouts.split() == ["46s", "46s"]
+    # The idle color kept its release and runs: a rollback is still an instant switch.
+    status = json.loads(run_cli("status", LAB, "--json").stdout)
+    assert {(h["live_version"], h["idle_version"], h["idle_running"]) for h in status["hosts"]} == {
+        ("1.1.0", "1.0.0", True)
+    }
+    history = json.loads(run_cli("history", LAB, "--json").stdout)
+    assert history["records"][-1]["operation"] == "provision"
+    assert history["records"][-1]["result"] == "succeeded"
+
+
 def test_second_run_changes_nothing(lab):
-    assert set(changed(provision()).values()) == {0}
+    report = provision()
+    assert set(changed(report).values()) == {0}
+    # Every color already runs the files on disk: nothing restarts.
+    assert set(map(json.dumps, report["reported"]["voicenote_restarts"].values())) == {"{}"}
 
 
 def test_check_mode_has_nothing_to_change(lab):

@@ -79,3 +79,40 @@ def test_a_reported_switch_failure_is_contained_naming_phase_and_host():
 def test_a_failure_while_switching_back_needs_attention():
     error = failure_of("Deploy", run({"app1": failed("Revert: x", message="nginx -t failed")}))
     assert error.code == ExitCode.ATTENTION and "voicenote-ops status" in error.render()
+
+
+def test_a_run_stopped_as_asked_is_contained_and_says_the_lock_is_released():
+    reported = {
+        "voicenote_outcome": "interrupted",
+        "voicenote_failure": {"phase": "switch", "host": "app2", "task": "interrupted"},
+    }
+    result = run({"localhost": failed("Report: x")}, reported)
+    result.interrupts = 1
+    error = failure_of("The deploy of 1.1.0", result)
+    assert error.code == ExitCode.CONTAINED
+    assert "stopped as asked, before phase switch" in error.render()
+    assert "lock is released" in error.render()
+
+
+def test_a_run_stopped_at_once_needs_attention_and_says_what_to_run():
+    result = run({"app1": failed("Switch: x", message="killed")})
+    result.interrupts = 2
+    error = failure_of("The rollback", result)
+    assert error.code == ExitCode.ATTENTION
+    assert "still held by this run" in error.render()
+    assert "--take-over" in error.render() and "voicenote-ops status ENV" in error.render()
+
+
+def test_a_dependency_that_did_not_answer_needs_attention_naming_it():
+    reported = {
+        "voicenote_outcome": "refused",
+        "voicenote_failure": {
+            "phase": "guard", "host": "app1", "task": "Stop when the database cannot be read",
+            "message": "PostgreSQL on db1 did not answer (psql: connection refused).",
+            "outage": True,
+        },
+    }  # fmt: skip
+    error = failure_of("The deploy of 1.1.0", run({"localhost": failed("Report: x")}, reported))
+    assert error.code == ExitCode.ATTENTION
+    assert "could not start: PostgreSQL on db1 did not answer" in error.render()
+    assert "Nothing changed." in error.render()

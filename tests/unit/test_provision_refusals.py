@@ -10,8 +10,9 @@ from typer.testing import CliRunner
 from voicenote_ops.cli import provision as provision_cli
 from voicenote_ops.environments import Environment, Kind
 from voicenote_ops.errors import ExitCode, InvalidInput
+from voicenote_ops.runner import HostOutcome, RunResult
 from voicenote_ops.services import provision as provision_service
-from voicenote_ops.services.provision import provision_request
+from voicenote_ops.services.provision import failure_of_run, provision_request, restart_lines
 
 pytestmark = pytest.mark.unit
 
@@ -47,8 +48,16 @@ def test_request_carries_check_mode_and_the_vault_password_file(tmp_path, monkey
     request = provision_request(environment(tmp_path), check=True)
     assert request.playbook == "provision.yml"
     assert request.check and request.vault_password_file == password
+    # Ctrl-C stops a provision at its next step; --check changes nothing to stop.
+    assert not request.interruptible
+    assert provision_request(environment(tmp_path), check=False).interruptible
     assert request.cmdline() == f"--check --vault-password-file {password}"
-    assert request.extravars == {}
+    # Under the deploy lock (refused at once by default), recorded under the environment's name.
+    assert request.extravars == {
+        "voicenote_lock_wait": 0,
+        "voicenote_lock_take_over": False,
+        "voicenote_env_name": "dev",
+    }
 
 
 def test_prod_without_yes_and_without_a_terminal_is_refused(tmp_path, monkeypatch):
@@ -68,3 +77,69 @@ def test_prod_without_yes_and_without_a_terminal_is_refused(tmp_path, monkeypatc
     assert isinstance(result.exception, InvalidInput)
     assert "--yes" in result.exception.render()
     assert ran == []
+
+
+# How a failed provision maps to the exit codes: the outcome and first failure the playbook
+# reported, the code, and what the sentence must say.
+FAILURES = [
+    pytest.param(
+        "refused", "lock", "localhost", "Lease: acquire",
+        "deploy of 1.1.0 by ci:42 (tester) holds the deploy lock since t",
+        ExitCode.REFUSED, ["ci:42 (tester) holds the deploy lock", "--lock-wait"],
+        id="held-lock",
+    ),
+    pytest.param(
+        "contained", "restart", "app1", "Fail, naming the files",
+        "A color failed on the new /opt/voicenote/shared/color-green.env",
+        ExitCode.CONTAINED, ["app1 in phase restart", "color-green.env"],
+        id="restart-put-back",
+    ),
+    pytest.param(
+        "failed", "data", "db1", "Install PostgreSQL", "no space",
+        ExitCode.ATTENTION, ['db1 in phase data at "Install PostgreSQL": no space',
+                             "run provision again"],
+        id="other-failure",
+    ),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("outcome", "phase", "host", "task", "message", "code", "said"), FAILURES)
+def test_a_failed_provision_maps_to_its_exit_code(outcome, phase, host, task, message, code, said):
+    reported = {
+        "voicenote_outcome": outcome,
+        "voicenote_failure": {"phase": phase, "host": host, "task": task, "message": message},
+    }
+    result = RunResult("failed", 2, 1.0, {"localhost": HostOutcome(failed=1)}, reported)
+    error = failure_of_run(result)
+    assert error.code == code
+    assert all(words in error.render() for words in said), error.render()
+
+
+def test_the_restarts_are_said_per_host_with_the_files_that_made_them():
+    result = RunResult(
+        "successful", 0, 1.0,
+        reported={"voicenote_restarts": {
+            "app2": {}, "app1": {"green": ["/etc/u.service"], "blue": ["/etc/u.service", "/e"]},
+        }},
+    )  # fmt: skip
+    assert restart_lines(result, check=True) == [
+        "app1 would restart, one color at a time: voicenote@blue (/etc/u.service, /e); "
+        "voicenote@green (/etc/u.service)"
+    ]
+    assert restart_lines(RunResult("successful", 0, 1.0), check=False) == []
+
+
+@pytest.mark.parametrize(
+    ("play", "message", "code"),
+    [
+        ("Lock: take the environment's deploy lock",
+         "deploy of 1.0.0 by ci:1111 (tester) holds the deploy lock since t", ExitCode.REFUSED),
+        ("Verify: check the request before any host",
+         "voicenote_lock_wait must be whole seconds from 0", ExitCode.INVALID),
+    ],
+)  # fmt: skip
+def test_a_refusal_that_ends_the_playbook_before_its_report(play, message, code):
+    """The lock play and the request's checks fail the whole run at once: nothing reported."""
+    host = HostOutcome(failed=1, failed_play=play, failed_task="t", message=message)
+    error = failure_of_run(RunResult("failed", 2, 1.0, {"localhost": host}))
+    assert error.code == code and message in error.render()

@@ -1,6 +1,8 @@
 """The runner adapter against a real ansible-playbook run on this machine (local connection)."""
 
 import json
+import os
+import signal
 import tempfile
 from pathlib import Path
 
@@ -155,3 +157,73 @@ def test_the_payloads_would_run_if_templated(project, tmp_path):
     )
     assert run_playbook(PlaybookRun("trusted.yml", (project / "hosts.yml",))).succeeded
     assert canary.exists()
+
+
+INTERRUPTED = """
+- name: The operator presses Ctrl-C (here, the play signals the controller's process)
+  hosts: first
+  gather_facts: false
+  tasks:
+    - name: Signal
+      ansible.builtin.command:
+        argv: [kill, -INT, "{{ controller_pid }}"]
+      loop: "{{ range(signals | int) | list }}"
+      changed_when: true
+    - name: Give the signals time to arrive
+      ansible.builtin.pause:
+        seconds: 1
+- name: The next phase looks for the stop file, as playbooks/tasks/enter-phase.yml does
+  hosts: first
+  gather_facts: false
+  tasks:
+    - name: Report whether a stop was asked
+      ansible.builtin.set_stats:
+        data:
+          asked: >-
+            {{ voicenote_stop_file | default('') | length > 0
+            and voicenote_stop_file is exists }}
+    - name: A long step
+      ansible.builtin.pause:
+        seconds: "{{ 60 if signals | int > 1 else 0 }}"
+"""
+
+
+def _interrupted(project, signals: int, interruptible: bool = True):
+    (project / "playbooks" / "interrupted.yml").write_text(INTERRUPTED)
+    seen = []
+    result = run_playbook(
+        PlaybookRun(
+            "interrupted.yml", (project / "hosts.yml",),
+            extravars={"controller_pid": os.getpid(), "signals": signals},
+            interruptible=interruptible,
+        ),
+        on_progress=seen.append,
+    )  # fmt: skip
+    return result, [step.task for step in seen if step.status == "notice"]
+
+
+def test_a_first_ctrl_c_asks_the_playbook_to_stop_at_its_next_phase(project):
+    result, notices = _interrupted(project, signals=1)
+    assert result.interrupts == 1 and result.succeeded
+    assert result.reported["asked"] is True
+    assert len(notices) == 1 and "Ctrl-C again stops at once" in notices[0]
+    # The handlers were the run's only: SIGINT is Python's own again.
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_a_second_ctrl_c_stops_the_playbook_at_once(project):
+    result, notices = _interrupted(project, signals=2)
+    # canceled: ansible-runner killed ansible-playbook in its 60 s step.
+    assert result.interrupts == 2 and result.status == "canceled"
+    assert notices[-1] == "Stopping at once."
+
+
+def test_a_run_that_changes_nothing_names_no_stop_file(project):
+    (project / "playbooks" / "interrupted.yml").write_text(INTERRUPTED)
+    result = run_playbook(
+        PlaybookRun(
+            "interrupted.yml", (project / "hosts.yml",),
+            extravars={"controller_pid": os.getpid(), "signals": 0},
+        )
+    )  # fmt: skip
+    assert result.reported["asked"] is False and result.interrupts == 0

@@ -8,7 +8,7 @@ import typer
 from voicenote_ops.cli.inspect import table
 from voicenote_ops.cli.output import console, print_json, show_output
 from voicenote_ops.cli.progress import live_progress
-from voicenote_ops.cli.summary import show_run
+from voicenote_ops.cli.summary import show_fleet_if_interrupted, show_run
 from voicenote_ops.errors import InvalidInput
 from voicenote_ops.services import deploy as service
 from voicenote_ops.services import plan, requests
@@ -111,6 +111,7 @@ def register(app: typer.Typer) -> None:
             )
         else:
             show_run(f"deploy {version} to {request.environment.name}", result)
+        show_fleet_if_interrupted(request.environment, result)
         error = failure_of(f"The deploy of {version}", result)
         if error:
             raise error

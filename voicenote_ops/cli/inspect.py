@@ -1,6 +1,7 @@
 """`voicenote-ops status|releases|health ENV`: read-only views of an environment."""
 
 import typer
+from rich.console import Console
 from rich.table import Table
 
 from voicenote_ops.cli.output import console, print_json
@@ -13,13 +14,26 @@ ENVIRONMENT = typer.Argument(..., help="dev, staging, prod, or a lab's name.")
 JSON = typer.Option(False, "--json", help="Print one JSON document.")
 
 
-def table(title: str, columns: tuple[str, ...], rows: list[tuple]) -> None:
+def table(title: str, columns: tuple[str, ...], rows: list[tuple], out: Console = console) -> None:
     table = Table(title=title, title_justify="left")
     for column in columns:
         table.add_column(column)
     for row in rows:
         table.add_row(*(str(value) if value is not None else "-" for value in row))
-    console.print(table)
+    out.print(table)
+
+
+def show_status(name: str, report: inspect.Status, out: Console = console) -> None:
+    table(
+        f"status {name} (schema head: {','.join(report.schema_head) or 'none'})",
+        ("host", "live", "version", "idle", "version", "idle running", "releases"),
+        [
+            (h.host, h.live_color, h.live_version, h.idle_color, h.idle_version,
+             "yes" if h.idle_running else "no", " ".join(h.releases))
+            for h in report.hosts
+        ],
+        out,
+    )  # fmt: skip
 
 
 def _status(environment: str) -> tuple[str, inspect.Status]:
@@ -36,15 +50,7 @@ def register(app: typer.Typer) -> None:
         if json_output:
             print_json({"environment": name, **report.to_json()})
             return
-        table(
-            f"status {name} (schema head: {','.join(report.schema_head) or 'none'})",
-            ("host", "live", "version", "idle", "version", "idle running", "releases"),
-            [
-                (h.host, h.live_color, h.live_version, h.idle_color, h.idle_version,
-                 "yes" if h.idle_running else "no", " ".join(h.releases))
-                for h in report.hosts
-            ],
-        )  # fmt: skip
+        show_status(name, report)
 
     @app.command("releases")
     def releases(environment: str = ENVIRONMENT, json_output: bool = JSON) -> None:

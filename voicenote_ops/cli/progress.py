@@ -14,7 +14,8 @@ from voicenote_ops.cli.output import err_console
 from voicenote_ops.runner import Progress
 from voicenote_ops.services.outcome import phase
 
-_SHOWN_STATUSES = {"changed", "failed", "unreachable"}
+# Shown as lines of their own (a notice: what the run does about a Ctrl-C).
+_SHOWN_STATUSES = {"changed", "failed", "unreachable", "notice"}
 
 
 def _line(started: float, step: Progress) -> str:

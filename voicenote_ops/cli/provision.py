@@ -5,15 +5,18 @@ import sys
 import typer
 from rich.table import Table
 
+from voicenote_ops.cli.deploy import TAKE_OVER_HELP
 from voicenote_ops.cli.output import console, print_json
 from voicenote_ops.cli.progress import live_progress
+from voicenote_ops.cli.summary import show_fleet_if_interrupted
 from voicenote_ops.environments import Environment, resolve
-from voicenote_ops.errors import GuardRefused, InvalidInput, NeedsAttention
+from voicenote_ops.errors import GuardRefused, InvalidInput
 from voicenote_ops.runner import RunResult
 from voicenote_ops.services.provision import (
-    failure_report,
+    failure_of_run,
     provision,
     provision_request,
+    restart_lines,
     summaries,
 )
 
@@ -45,6 +48,8 @@ def _show(env: Environment, check: bool, result: RunResult) -> None:
             host.message or "",
         )
     console.print(table)
+    for line in restart_lines(result, check):
+        console.print(line, markup=False, highlight=False)
     console.print(f"{result.status} in {result.duration:.1f}s")
 
 
@@ -57,10 +62,15 @@ def register(app: typer.Typer) -> None:
         ),
         json_output: bool = typer.Option(False, "--json", help="Print one JSON document."),
         yes: bool = typer.Option(False, "--yes", help="Skip the confirmation prod asks for."),
+        lock_wait: int = typer.Option(
+            0, "--lock-wait", help="Seconds to wait for the deploy lock (default: refuse at once)."
+        ),
+        take_over: bool = typer.Option(False, "--take-over", help=TAKE_OVER_HELP),
     ) -> None:
-        """Users, packages, PostgreSQL, Redis, nginx, env files and the app's unit on every host."""
+        """Users, packages, PostgreSQL, Redis, nginx, env files and the app's unit on every host,
+        under the deploy lock (--check takes none) and recorded in the audit trail."""
         env = resolve(environment)
-        request = provision_request(env, check)
+        request = provision_request(env, check, lock_wait, take_over)
         if env.rules == "prod" and not check and not yes:
             _confirm(env)
         with live_progress(f"provision {env.name}") as on_progress:
@@ -69,10 +79,7 @@ def register(app: typer.Typer) -> None:
             print_json({"environment": env.name, "check": check, **result.to_json()})
         else:
             _show(env, check, result)
-        problem = failure_report(result)
-        if problem:
-            raise NeedsAttention(
-                problem,
-                "Fix what the failed task's message says and run provision again: "
-                "it changes only what differs.",
-            )
+        show_fleet_if_interrupted(env, result)
+        error = failure_of_run(result)
+        if error:
+            raise error

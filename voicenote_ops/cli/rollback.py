@@ -5,7 +5,7 @@ import typer
 from voicenote_ops.cli.deploy import TAKE_OVER_HELP
 from voicenote_ops.cli.output import console, print_json
 from voicenote_ops.cli.progress import live_progress
-from voicenote_ops.cli.summary import show_run
+from voicenote_ops.cli.summary import show_fleet_if_interrupted, show_run
 from voicenote_ops.services import requests
 from voicenote_ops.services import rollback as service
 from voicenote_ops.services.outcome import failure_of
@@ -47,6 +47,7 @@ def register(app: typer.Typer) -> None:
             print_json({"environment": env.name, "to": target, **result.to_json()})
         else:
             show_run(f"rollback {env.name}", result)
+        show_fleet_if_interrupted(env, result)
         error = failure_of("The rollback", result)
         if error:
             raise error

@@ -29,9 +29,11 @@ class DeployRequest:
     take_over: bool = False
 
     def playbook_run(self, playbook: str = "deploy.yml") -> PlaybookRun:
-        """The documented variables of deploy.yml: what CI would pass with -e."""
+        """The documented variables of deploy.yml: what CI would pass with -e. The deploy
+        itself stops at its next phase on Ctrl-C (its plan changes nothing)."""
         return self.environment.playbook_run(
             playbook,
+            interruptible=playbook == "deploy.yml",
             extravars={
                 "voicenote_version": self.version,
                 "voicenote_artifact": str(self.artifact),

@@ -28,11 +28,39 @@ def phase(play: str | None) -> str:
     return (play or "").split(":", 1)[0].strip().lower() or "unknown"
 
 
+def interrupted(action: str, result: RunResult) -> OpsError | None:
+    """The error of a run the operator interrupted (Ctrl-C, SIGTERM), or None."""
+    if result.interrupts >= 2:
+        return NeedsAttention(
+            f"{action} was stopped at once (a second Ctrl-C or SIGTERM): a host may be part way "
+            "through a step, and the deploy lock is still held by this run.",
+            "See what each host serves above or with `voicenote-ops status ENV`, then run it "
+            "again with --take-over (or break the lock: `voicenote-ops lock release ENV`).",
+        )
+    if result.reported.get("voicenote_outcome") == "interrupted":
+        where = (result.reported.get("voicenote_failure") or {}).get("phase", "unknown")
+        return ContainedFailure(
+            f"{action} stopped as asked, before phase {where}: every app host serves the "
+            "release it served before and the deploy lock is released.",
+            "Run it again when you are ready.",
+        )
+    return None
+
+
 def failure_of(action: str, result: RunResult) -> OpsError | None:
     """None when the run succeeded; else the error the CLI exits with."""
     if result.succeeded:
         return None
+    stopped = interrupted(action, result)
+    if stopped:
+        return stopped
     reported = result.reported.get("voicenote_failure") or {}
+    if reported.get("outage"):
+        return NeedsAttention(
+            f"{action} could not start: {reported.get('message')}",
+            "Nothing changed. Bring it back (`voicenote-ops ping ENV`, `voicenote-ops health ENV`) "
+            "and run it again.",
+        )
     failed = {
         host: outcome
         for host, outcome in result.hosts.items()

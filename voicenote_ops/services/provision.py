@@ -1,12 +1,14 @@
 """`provision`: users, packages, PostgreSQL, Redis, nginx, env files and the app's unit on every
-host of an environment, with playbooks/provision.yml. Runs again without changing anything."""
+host of an environment, with playbooks/provision.yml, under the environment's deploy lock and
+recorded in its audit trail. Runs again without changing anything."""
 
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from voicenote_ops.environments import VAULT_PASSWORD_FILE_ENV, Environment, Kind
-from voicenote_ops.errors import InvalidInput
+from voicenote_ops.errors import ContainedFailure, InvalidInput, NeedsAttention, OpsError
 from voicenote_ops.runner import PlaybookRun, Progress, RunResult, run_playbook
+from voicenote_ops.services.outcome import CHECKS, GUARDS, failure_of, phase
 
 PLAYBOOK = "provision.yml"
 VAULT_FILE = ("group_vars", "all", "vault.yml")
@@ -27,8 +29,12 @@ class HostSummary:
         return self.failed == 0 and self.unreachable == 0
 
 
-def provision_request(environment: Environment, check: bool) -> PlaybookRun:
+def provision_request(
+    environment: Environment, check: bool, lock_wait: int = 0, take_over: bool = False
+) -> PlaybookRun:
     """The run for an environment, after checking its secrets can be opened (no host touched)."""
+    if lock_wait < 0:
+        raise InvalidInput("--lock-wait must be at least 0.", "Fix the number.")
     password_file = environment.vault_password_file
     if password_file is None:
         raise InvalidInput(
@@ -50,8 +56,14 @@ def provision_request(environment: Environment, check: bool) -> PlaybookRun:
     return PlaybookRun(
         playbook=PLAYBOOK,
         inventories=(environment.inventory,),
+        extravars={
+            "voicenote_lock_wait": lock_wait,
+            "voicenote_lock_take_over": take_over,
+            "voicenote_env_name": environment.name,
+        },
         check=check,
         vault_password_file=password_file,
+        interruptible=not check,
     )
 
 
@@ -73,6 +85,48 @@ def summaries(result: RunResult) -> list[HostSummary]:
         )
         for name, outcome in sorted(result.hosts.items())
     ]
+
+
+def restart_lines(result: RunResult, check: bool) -> list[str]:
+    """Per app host, the colors the restart phase restarted (or, under --check, would restart)
+    and the files that made it: from what the playbook reported (voicenote_restarts)."""
+    verb = "would restart" if check else "restarted"
+    lines = []
+    for host, colors in sorted((result.reported.get("voicenote_restarts") or {}).items()):
+        if colors:
+            said = "; ".join(
+                f"voicenote@{color} ({', '.join(files)})" for color, files in sorted(colors.items())
+            )
+            lines.append(f"{host} {verb}, one color at a time: {said}")
+    return lines
+
+
+def failure_of_run(result: RunResult) -> OpsError | None:
+    """None when the run succeeded; a refusal by the lock as a deploy's (exit 3, naming the
+    holder); a color that failed on its new configuration and got the previous files back
+    (exit 4); any other failure, with the host, phase and task it failed at (exit 5)."""
+    if result.succeeded:
+        return None
+    reported = result.reported.get("voicenote_failure") or {}
+    # The request refused, the lock held or not taken, a dependency down, an interrupt: as a
+    # deploy's (a refusal in the lock phase ends the playbook before it reports anything).
+    before = {phase(o.failed_play) for o in result.hosts.values()} & (GUARDS | {CHECKS})
+    if before or reported.get("phase") in GUARDS or reported.get("outage") or result.interrupts:
+        return failure_of("Provisioning", result)
+    if reported:
+        said = (
+            f"Provisioning failed on {reported.get('host')} in phase {reported.get('phase')} at "
+            f'"{reported.get("task")}": {reported.get("message")}'
+        )
+        if result.reported.get("voicenote_outcome") == "contained":
+            return ContainedFailure(said, "Every app host serves as it did before the run.")
+    else:
+        said = failure_report(result) or "Provisioning failed."
+    return NeedsAttention(
+        said,
+        "Fix what the failed task's message says and run provision again: "
+        "it changes only what differs.",
+    )
 
 
 def failure_report(result: RunResult) -> str | None:

@@ -37,6 +37,7 @@ def rollback(
                 "voicenote_stop_previous": stop_previous,
                 "voicenote_env_name": environment.name,
             },
+            interruptible=True,
         ),
         on_progress=on_progress,
     )

@@ -1,11 +1,13 @@
 #!/usr/bin/python
 """Read a host's blue/green state in one module run: which color nginx sends traffic to (the
-upstream file is the truth of what serves), which release each color links to, and whether each
-color's unit is active."""
+upstream file is the truth of what serves), which release each color links to, whether each
+color's unit is active, and which of the files a color reads at start changed after it started
+(the color runs a configuration that is no longer the one on disk)."""
 
 import os
 import re
 import subprocess
+import time
 
 from ansible.module_utils.basic import AnsibleModule
 
@@ -29,6 +31,13 @@ options:
     type: list
     elements: str
     default: [blue, green]
+  reads:
+    description:
+      - Files a color reads when it starts (its unit, its environment files); C(%i) stands for
+        the color. A running color started before one of them last changed is stale.
+    type: list
+    elements: str
+    default: []
 """
 
 RETURN = r"""
@@ -41,7 +50,11 @@ idle:
   type: str
   returned: always
 colors:
-  description: Per color, the release version it links to (or null) and whether its unit is active.
+  description:
+    - Per color, the release version it links to (or null), whether its unit is active and
+      whether it is enabled (the deploy enables the colors it starts), when its process started
+      (epoch seconds, null when not running), and the files of I(reads) that changed after that
+      (stale; empty when it is not running).
   type: dict
   returned: always
 releases:
@@ -84,11 +97,43 @@ def _installed_releases(root):
     return [name for _, name in sorted(installed)]
 
 
-def _active(colors):
+def _units_are(question, answer, colors):
+    """Per color, whether `systemctl QUESTION` says ANSWER of its unit (is-active: active)."""
     units = [f"voicenote@{color}.service" for color in colors]
-    done = subprocess.run(["systemctl", "is-active", *units], capture_output=True, text=True)
+    done = subprocess.run(["systemctl", question, *units], capture_output=True, text=True)
     states = done.stdout.split()
-    return {color: state == "active" for color, state in zip(colors, states, strict=True)}
+    return {color: state == answer for color, state in zip(colors, states, strict=True)}
+
+
+def _started(color):
+    """When the color's main process started (epoch seconds), or None when it does not run.
+    systemd keeps it on the monotonic clock, in microseconds; read beside time.time() here."""
+    done = subprocess.run(
+        ["systemctl", "show", "--value", "-p", "ExecMainStartTimestampMonotonic",
+         f"voicenote@{color}.service"],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    try:
+        monotonic_us = int(done.stdout.strip() or 0)
+    except ValueError:
+        return None
+    if not monotonic_us:
+        return None
+    return time.time() - (time.monotonic() - monotonic_us / 1e6)
+
+
+def stale_files(started, paths):
+    """The paths modified after started (a missing file is not stale: nothing new to read)."""
+    if started is None:
+        return []
+    stale = []
+    for path in paths:
+        try:
+            if os.path.getmtime(path) > started:
+                stale.append(path)
+        except OSError:
+            continue
+    return stale
 
 
 def main():
@@ -97,18 +142,30 @@ def main():
             "root": {"type": "path", "default": "/opt/voicenote"},
             "upstream_file": {"type": "path", "default": "/etc/nginx/voicenote/live-upstream.conf"},
             "colors": {"type": "list", "elements": "str", "default": ["blue", "green"]},
+            "reads": {"type": "list", "elements": "str", "default": []},
         },
         supports_check_mode=True,
     )
     colors = module.params["colors"]
-    active = _active(colors)
+    active = _units_are("is-active", "active", colors)
+    # The deploy enables each color it starts and disables each it stops: enabled and not
+    # active is a color that should run and does not (it failed, or it restarts in a loop).
+    enabled = _units_are("is-enabled", "enabled", colors)
     live = _live_color(module.params["upstream_file"], colors) or colors[0]
+    started = {color: _started(color) if active[color] else None for color in colors}
+    reads = module.params["reads"]
     module.exit_json(
         changed=False,
         live=live,
         idle=next(color for color in colors if color != live),
         colors={
-            color: {"version": _release(module.params["root"], color), "active": active[color]}
+            color: {
+                "version": _release(module.params["root"], color),
+                "active": active[color],
+                "enabled": enabled[color],
+                "started": started[color],
+                "stale": stale_files(started[color], [p.replace("%i", color) for p in reads]),
+            }
             for color in colors
         },
         releases=_installed_releases(module.params["root"]),

@@ -1,0 +1,152 @@
+"""Provision on a serving fleet, the heavy tier (`-m load`): a change the app fails on, put back
+under load; Ctrl-C in the restart phase and a rerun that converges; a provision waiting for a
+deploy's lock; the single topology's restart, where the idle color carries the live release.
+(.ci/run has one case per class: tests/integration/test_provision.py, test_guards.py and
+test_failures.py.)"""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import PROJECT, lab_name, run_cli
+from tests.integration.labs import background_load, deploy_releases, lab_up, on_host
+from voicenote_ops.errors import ExitCode
+from voicenote_ops.load import generator
+
+pytestmark = pytest.mark.load
+
+PROD, SINGLE = lab_name("live-prod"), lab_name("live-single")
+LOAD = generator.LoadPlan(
+    rate=40, requests=20_000, duration=500, long_requests=4, long_seconds=8, connections=16
+)
+COLOR_FILES = "/opt/voicenote/shared/color-blue.env /opt/voicenote/shared/color-green.env"
+UNIT = "/etc/systemd/system/voicenote@.service"
+
+
+def group_var(lab: str, text: str) -> None:
+    """One file of the lab's group_vars, replaced (an empty text removes it)."""
+    path = Path(os.environ["VOICENOTE_OPS_STATE"]) / "labs" / lab / "inventory" / "group_vars"
+    target = path / "all" / "live-change.yml"
+    if text:
+        target.write_text(text)
+    else:
+        target.unlink(missing_ok=True)
+
+
+def provision(lab: str, *options: str):
+    return run_cli("provision", lab, "--yes", "--json", *options, timeout=900)
+
+
+def restarts(result) -> dict:
+    return json.loads(result.stdout)["reported"].get("voicenote_restarts") or {}
+
+
+def serving_lab(lab: str, topology: str, release_bundle):
+    with lab_up(lab, "--topology", topology) as status:
+        assert provision(lab).returncode == 0
+        deploy_releases(lab, release_bundle, "1.0.0", "1.1.0")
+        yield status
+
+
+@pytest.fixture(scope="module")
+def prod_lab(release_bundle):
+    yield from serving_lab(PROD, "prod", release_bundle)
+
+
+@pytest.fixture(scope="module")
+def single_lab(release_bundle):
+    yield from serving_lab(SINGLE, "single", release_bundle)
+
+
+def test_a_change_the_app_fails_on_is_put_back_everywhere_without_a_failed_request(prod_lab):
+    group_var(PROD, "appunit_bind_address: 192.0.2.1\n")  # not an address of the host
+    with background_load(PROD, LOAD, stop_at_exit=True) as load:
+        failed = provision(PROD)
+    assert failed.returncode == ExitCode.CONTAINED, failed.stderr[-3000:]
+    assert "A color failed on the new" in failed.stderr and "color-green.env" in failed.stderr
+    assert load.summary["non_2xx"] == 0 and load.summary["socket_errors"] == 0, load.summary
+    # app1's files came back after its idle color failed; app2's were never restarted on.
+    for host in ("app1", "app2"):
+        assert "192.0.2.1" not in on_host(PROD, host, "cat", *COLOR_FILES.split())
+    group_var(PROD, "")
+    again = provision(PROD)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert all(not colors for colors in restarts(again).values()), restarts(again)
+
+
+def test_ctrl_c_in_the_restart_phase_stops_consistent_and_a_rerun_converges(prod_lab):
+    group_var(PROD, "appunit_stop_timeout: 47\n")
+    running = subprocess.Popen(
+        [sys.executable, "-m", "voicenote_ops", "provision", PROD, "--yes", "--json"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=PROJECT,
+        start_new_session=True,
+    )  # fmt: skip
+    assert running.stderr is not None
+    for line in running.stderr:
+        if "] restart: " in line:
+            break
+    os.killpg(running.pid, signal.SIGINT)
+    _, err = running.communicate(timeout=900)
+    assert running.returncode == ExitCode.CONTAINED, err[-3000:]
+    assert "stopped as asked" in err, err[-3000:]
+    # Each host runs what is on its disk: either rolled onto 47 s, or its files put back.
+    for host in ("app1", "app2"):
+        unit = on_host(
+            PROD, host, "grep", "TimeoutStopSec", "/etc/systemd/system/voicenote@.service"
+        )
+        running_timeout = on_host(PROD, host, "systemctl", "show", "--value", "-p",
+                                  "TimeoutStopUSec", "voicenote@blue.service")  # fmt: skip
+        assert (unit.strip() == "TimeoutStopSec=47") == (running_timeout.strip() == "47s")
+    rerun = provision(PROD)
+    assert rerun.returncode == 0, rerun.stderr[-3000:]
+    for host in ("app1", "app2"):
+        shown = on_host(PROD, host, "systemctl", "show", "--value", "-p", "TimeoutStopUSec",
+                        "voicenote@blue.service", "voicenote@green.service")  # fmt: skip
+        assert shown.split() == ["47s", "47s"]
+    group_var(PROD, "")
+
+
+def test_a_provision_waits_for_a_deploys_lock_when_asked(prod_lab, release_bundle):
+    deploying = subprocess.Popen(
+        [sys.executable, "-m", "voicenote_ops", "deploy", PROD, "--version", "1.0.0",
+         "--artifact", str(release_bundle("1.0.0")), "--yes", "--watch", "20"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=PROJECT,
+    )  # fmt: skip
+    assert deploying.stderr is not None
+    for line in deploying.stderr:
+        if "] guard: " in line:
+            break
+    refused = provision(PROD)
+    assert refused.returncode == ExitCode.REFUSED, refused.stderr[-2000:]
+    assert "holds the deploy lock" in refused.stderr
+    waited = provision(PROD, "--lock-wait", "600")
+    deploying.communicate(timeout=600)
+    assert deploying.returncode == 0
+    assert waited.returncode == 0, waited.stderr[-2000:]
+    history = json.loads(run_cli("history", PROD, "--json").stdout)["records"]
+    assert [r["operation"] for r in history[-2:]] == ["deploy", "provision"]
+
+
+def test_one_app_host_restarts_its_live_color_while_the_idle_one_carries_the_release(single_lab):
+    """No other host to carry traffic: the idle color serves the live release meanwhile and gets
+    its own release back. Every answer is a 2xx; this topology's one nginx is also its load
+    balancer, so each switch's reload closes idle keep-alive connections (docs/live-changes.md)."""
+    group_var(SINGLE, "appunit_stop_timeout: 46\n")
+    with background_load(SINGLE, LOAD, stop_at_exit=True) as load:
+        done = provision(SINGLE)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert load.summary["non_2xx"] == 0, load.summary
+    assert set(load.summary["versions"]) == {"1.1.0"}, load.summary["versions"]
+    assert set(restarts(done)["node1"]) == {"blue", "green"}
+    status = json.loads(run_cli("status", SINGLE, "--json").stdout)["hosts"]
+    assert [(h["live_version"], h["idle_version"], h["idle_running"]) for h in status] == [
+        ("1.1.0", "1.0.0", True)
+    ]
+    shown = on_host(SINGLE, "node1", "systemctl", "show", "--value", "-p", "TimeoutStopUSec",
+                    "voicenote@blue.service", "voicenote@green.service")  # fmt: skip
+    assert shown.split() == ["46s", "46s"]
