@@ -150,3 +150,28 @@ def test_one_app_host_restarts_its_live_color_while_the_idle_one_carries_the_rel
     shown = on_host(SINGLE, "node1", "systemctl", "show", "--value", "-p", "TimeoutStopUSec",
                     "voicenote@blue.service", "voicenote@green.service")  # fmt: skip
     assert shown.split() == ["46s", "46s"]
+
+
+def test_server_settings_apply_online_and_a_restart_needs_the_flag(prod_lab):
+    def redis_pid() -> str:
+        return on_host(PROD, "db1", "systemctl", "show", "--value", "-p", "MainPID",
+                       "redis-server").strip()  # fmt: skip
+
+    before = redis_pid()
+    group_var(PROD, 'redis_maxmemory: "64mb"\n')
+    online = provision(PROD)
+    assert online.returncode == 0, online.stderr[-2000:]
+    assert redis_pid() == before
+    assert json.loads(online.stdout)["reported"]["voicenote_server_restarts"]["db1"] == []
+    group_var(PROD, 'redis_maxmemory: "64mb"\npostgresql_max_connections: 120\n')
+    planned = run_cli("provision", PROD, "--check")
+    assert "db1 would restart PostgreSQL" in planned.stdout, planned.stdout[-2000:]
+    refused = provision(PROD)
+    assert refused.returncode == ExitCode.ATTENTION, refused.stderr[-2000:]
+    assert "--allow-server-restart" in refused.stderr
+    startup = "/etc/postgresql/15/main/conf.d/10-startup.conf"
+    assert "max_connections = 100" in on_host(PROD, "db1", "cat", startup)
+    allowed = provision(PROD, "--allow-server-restart")
+    assert allowed.returncode == 0, allowed.stderr[-2000:]
+    assert "max_connections = 120" in on_host(PROD, "db1", "cat", startup)
+    group_var(PROD, "")

@@ -138,7 +138,7 @@ def test_a_full_disk_is_the_machine_s_problem_not_the_path(tmp_path, monkeypatch
     assert list(tmp_path.iterdir()) == []
 
 
-# `voicenote-ops ci vars`: the documented variables of deploy.yml and rollback.yml.
+# `voicenote-ops ci vars`: the documented variables of deploy.yml, rollback.yml and provision.yml.
 
 
 def test_ci_vars_writes_only_what_was_given():
@@ -148,6 +148,7 @@ def test_ci_vars_writes_only_what_was_given():
         batch_size=2, stop_previous=True, lock_wait=0, watch_seconds=0, override_promotion="",
         rollback_to="1.0.0", downgrade=True, take_over=True,
         hooks=("before_upload=hooks/{{ x }}.yml", "after_switch=a=b.yml"),
+        allow_server_restart=True,
     )  # fmt: skip
     assert request.variables() == {
         "voicenote_version": "1.1.0", "voicenote_artifact": "dist/{{ x }}.tar.gz",
@@ -156,6 +157,7 @@ def test_ci_vars_writes_only_what_was_given():
         "voicenote_watch_seconds": 0, "voicenote_promotion_override": "",
         "voicenote_rollback_to": "1.0.0", "voicenote_allow_downgrade": True,
         "voicenote_hooks": {"before_upload": "hooks/{{ x }}.yml", "after_switch": "a=b.yml"},
+        "voicenote_allow_server_restart": True,
     }  # fmt: skip
 
 

@@ -57,6 +57,7 @@ def test_request_carries_check_mode_and_the_vault_password_file(tmp_path, monkey
         "voicenote_lock_wait": 0,
         "voicenote_lock_take_over": False,
         "voicenote_env_name": "dev",
+        "voicenote_allow_server_restart": False,
     }
 
 

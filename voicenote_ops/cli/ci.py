@@ -94,11 +94,15 @@ def playbook_vars(
     hooks: list[str] = typer.Option(
         [], "--hook", help="voicenote_hooks: PHASE=FILE, e.g. before_upload=hooks/backup.yml."
     ),
+    allow_server_restart: bool = typer.Option(
+        False, "--allow-server-restart", help="voicenote_allow_server_restart: true (provision)."
+    ),
 ) -> None:
     """Write extra vars for `ansible-playbook ... -e @FILE` that Ansible never templates."""
     request = ci.PlaybookVars(
         version, artifact, artifact_signature, batch_size, stop_previous, lock_wait, watch,
         override_promotion, rollback_to, downgrade, take_over, tuple(hooks),
+        allow_server_restart,
     )  # fmt: skip
     written = ci.write_playbook_vars(request, out)
     console.print(

@@ -7,14 +7,15 @@ from voicenote_ops.cli.progress import live_progress
 from voicenote_ops.services import lock as service
 from voicenote_ops.services import requests
 
-app = typer.Typer(help="The deploy lock: one deploy, rollback or migration per environment.")
+app = typer.Typer(help="The deploy lock: one deploy, rollback or provision at a time.")
 ENVIRONMENT = typer.Argument(..., help="dev, staging, prod, or a lab's name.")
 JSON = typer.Option(False, "--json", help="Print one JSON document.")
 
 
 def _describe(lease: dict) -> str:
     return (
-        f"{lease['operation']} of {lease['version'] or '-'} by {lease['holder']}, since "
+        f"{lease['operation']}{' of ' + lease['version'] if lease['version'] else ''} by "
+        f"{lease['holder']}, since "
         f"{lease['acquired_at']}, until {lease['expires_at']} unless renewed"
     )
 

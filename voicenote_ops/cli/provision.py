@@ -66,11 +66,17 @@ def register(app: typer.Typer) -> None:
             0, "--lock-wait", help="Seconds to wait for the deploy lock (default: refuse at once)."
         ),
         take_over: bool = typer.Option(False, "--take-over", help=TAKE_OVER_HELP),
+        allow_server_restart: bool = typer.Option(
+            False,
+            "--allow-server-restart",
+            help="Restart PostgreSQL or Redis for a setting they read only at start (their "
+            "clients' connections drop); without it such a change is refused.",
+        ),
     ) -> None:
         """Users, packages, PostgreSQL, Redis, nginx, env files and the app's unit on every host,
         under the deploy lock (--check takes none) and recorded in the audit trail."""
         env = resolve(environment)
-        request = provision_request(env, check, lock_wait, take_over)
+        request = provision_request(env, check, lock_wait, take_over, allow_server_restart)
         if env.rules == "prod" and not check and not yes:
             _confirm(env)
         with live_progress(f"provision {env.name}") as on_progress:

@@ -241,8 +241,8 @@ HOOK_PHASES = tuple(
 
 @dataclass(frozen=True)
 class PlaybookVars:
-    """The documented variables of deploy.yml, plan.yml and rollback.yml; None: not given, so
-    the inventory's value or the playbook's default applies."""
+    """The documented variables of deploy.yml, plan.yml, rollback.yml and provision.yml; None:
+    not given, so the inventory's value or the playbook's default applies."""
 
     version: str | None = None
     artifact: str | None = None
@@ -257,6 +257,8 @@ class PlaybookVars:
     take_over: bool = False
     # "PHASE=FILE" each: an operator's task file run at that phase.
     hooks: tuple[str, ...] = ()
+    # provision.yml: restart PostgreSQL or Redis for a setting they read only at start.
+    allow_server_restart: bool = False
 
     def variables(self) -> dict[str, Any]:
         """The extra vars, after the checks the playbooks would make later (versions, hooks)."""
@@ -276,6 +278,7 @@ class PlaybookVars:
             "voicenote_allow_downgrade": self.downgrade or None,
             "voicenote_lock_take_over": self.take_over or None,
             "voicenote_hooks": dict(_hook(text) for text in self.hooks) or None,
+            "voicenote_allow_server_restart": self.allow_server_restart or None,
         }
         return {name: value for name, value in given.items() if value is not None}
 

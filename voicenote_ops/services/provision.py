@@ -30,7 +30,11 @@ class HostSummary:
 
 
 def provision_request(
-    environment: Environment, check: bool, lock_wait: int = 0, take_over: bool = False
+    environment: Environment,
+    check: bool,
+    lock_wait: int = 0,
+    take_over: bool = False,
+    allow_server_restart: bool = False,
 ) -> PlaybookRun:
     """The run for an environment, after checking its secrets can be opened (no host touched)."""
     if lock_wait < 0:
@@ -60,6 +64,7 @@ def provision_request(
             "voicenote_lock_wait": lock_wait,
             "voicenote_lock_take_over": take_over,
             "voicenote_env_name": environment.name,
+            "voicenote_allow_server_restart": allow_server_restart,
         },
         check=check,
         vault_password_file=password_file,
@@ -89,7 +94,8 @@ def summaries(result: RunResult) -> list[HostSummary]:
 
 def restart_lines(result: RunResult, check: bool) -> list[str]:
     """Per app host, the colors the restart phase restarted (or, under --check, would restart)
-    and the files that made it: from what the playbook reported (voicenote_restarts)."""
+    and the files that made it; per db host, the servers restarted: from what the playbook
+    reported (voicenote_restarts, voicenote_server_restarts)."""
     verb = "would restart" if check else "restarted"
     lines = []
     for host, colors in sorted((result.reported.get("voicenote_restarts") or {}).items()):
@@ -98,6 +104,9 @@ def restart_lines(result: RunResult, check: bool) -> list[str]:
                 f"voicenote@{color} ({', '.join(files)})" for color, files in sorted(colors.items())
             )
             lines.append(f"{host} {verb}, one color at a time: {said}")
+    for host, servers in sorted((result.reported.get("voicenote_server_restarts") or {}).items()):
+        if servers:
+            lines.append(f"{host} {verb} {' and '.join(servers)} (its connections dropped)")
     return lines
 
 
