@@ -5,14 +5,17 @@ changes nothing, and --check agrees."""
 import json
 import os
 import ssl
+import subprocess
 import urllib.request
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import lab_name, run_cli
+from tests.conftest import PROJECT, lab_name, run_cli
 from tests.integration.labs import background_load, deploy_releases, lab_up, on_host
+from voicenote_ops.environments import LAB_VAULT_PASSWORD
 from voicenote_ops.load import generator
+from voicenote_ops.vault import read_vault
 
 pytestmark = pytest.mark.integration
 
@@ -51,6 +54,15 @@ LOAD = generator.LoadPlan(
     rate=40, requests=20_000, duration=500, long_requests=4, long_seconds=8, connections=16
 )
 UNIT = "/etc/systemd/system/voicenote@.service"
+# The lab's test-only vault password.
+VAULT_PASSWORD = PROJECT / LAB_VAULT_PASSWORD
+
+
+def group_vars() -> Path:
+    """The lab's group_vars/all (voicenote-ops lab up writes its inventory in the state dir)."""
+    return (
+        Path(os.environ["VOICENOTE_OPS_STATE"]) / "labs" / LAB / "inventory" / "group_vars" / "all"
+    )
 
 
 def started(host: str) -> dict[str, str]:
@@ -68,8 +80,7 @@ def test_a_unit_change_rolls_both_colors_of_every_host_without_a_failed_request(
     group_vars; provision restarts every color, never a serving one in place."""
     deploy_releases(LAB, release_bundle, "1.0.0", "1.1.0")
     before = {host: started(host) for host in ("app1", "app2")}
-    group_vars = Path(os.environ["VOICENOTE_OPS_STATE"]) / "labs" / LAB / "inventory" / "group_vars"
-    (group_vars / "all" / "stop-timeout.yml").write_text("appunit_stop_timeout: 46\n")
+    (group_vars() / "stop-timeout.yml").write_text("appunit_stop_timeout: 46\n")
     with background_load(LAB, LOAD, stop_at_exit=True) as load:
         report = provision("--yes")
     summary = load.summary
@@ -92,6 +103,40 @@ def test_a_unit_change_rolls_both_colors_of_every_host_without_a_failed_request(
     history = json.loads(run_cli("history", LAB, "--json").stdout)
     assert history["records"][-1]["operation"] == "provision"
     assert history["records"][-1]["result"] == "succeeded"
+
+
+def redis_answers(password: str) -> str:
+    """PING on db1's Redis with this password, given in podman's environment, not its argv."""
+    done = subprocess.run(
+        ["podman", "exec", "--env", "REDISCLI_AUTH", f"vnops-{LAB}-db1",
+         "redis-cli", "--no-auth-warning", "PING"],
+        capture_output=True, text=True, env={**os.environ, "REDISCLI_AUTH": password}, check=False,
+    )  # fmt: skip
+    return done.stdout.strip()
+
+
+def test_a_redis_password_rotation_under_load_fails_no_request_and_revokes_the_old_one(lab):
+    vault = group_vars() / "vault.yml"
+    committed = PROJECT / "inventories" / "lab" / "group_vars" / "all" / "vault.yml"
+    old = read_vault(vault, VAULT_PASSWORD)["vault_redis_password"]
+    with background_load(LAB, LOAD, stop_at_exit=True) as load:
+        rotated = run_cli("rotate", LAB, "redis-password", "--yes", "--json", timeout=900)
+    assert rotated.returncode == 0, rotated.stderr[-3000:]
+    summary = load.summary
+    assert summary["non_2xx"] == 0 and summary["socket_errors"] == 0, summary
+    assert summary["long"]["completed"] == summary["long"]["started"] > 0, summary["long"]
+    # Every color rolled onto the new environment file.
+    env_file = "/opt/voicenote/shared/voicenote.env"
+    assert json.loads(rotated.stdout)["reported"]["voicenote_restarts"] == {
+        host: {"blue": [env_file], "green": [env_file]} for host in ("app1", "app2")
+    }
+    new = read_vault(vault, VAULT_PASSWORD)
+    assert new["vault_redis_password"] != old and "vault_redis_password_previous" not in new
+    # The lab's own copy, private; the committed test vault still holds the old one.
+    assert not vault.is_symlink() and vault.stat().st_mode & 0o777 == 0o600
+    assert read_vault(committed, VAULT_PASSWORD)["vault_redis_password"] == old
+    assert redis_answers(new["vault_redis_password"]) == "PONG"
+    assert redis_answers(old) != "PONG"
 
 
 def test_second_run_changes_nothing(lab):

@@ -20,6 +20,7 @@ from voicenote_ops.cli import (
     ping,
     provision,
     rollback,
+    rotate,
 )
 from voicenote_ops.cli.output import err_console
 from voicenote_ops.environments import VAULT_PASSWORD_FILE_ENV
@@ -41,6 +42,7 @@ provision.register(app)
 build.register(app)
 deploy.register(app)
 rollback.register(app)
+rotate.register(app)
 inspect.register(app)
 history.register(app)
 load.register(app)

@@ -7,9 +7,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import yaml
-from ansible.constants import DEFAULT_VAULT_ID_MATCH
 from ansible.errors import AnsibleError
-from ansible.parsing.vault import VaultLib, VaultSecret, is_encrypted
+from ansible.parsing.vault import is_encrypted
 
 from voicenote_ops.bundle import verify_bundle
 from voicenote_ops.bundle.manifest import Manifest, bundle_file_name
@@ -17,6 +16,7 @@ from voicenote_ops.bundle.signature import verify_signature
 from voicenote_ops.bundle.version import check_release_version
 from voicenote_ops.environments import Environment, resolve
 from voicenote_ops.errors import InvalidInput
+from voicenote_ops.vault import open_vault
 
 PROD = "prod"
 BUNDLE_NAME = "voicenote-api"
@@ -40,7 +40,7 @@ def environment_with_vault(name: str) -> Environment:
 def check_vault_password(inventory: Path, password_file: Path) -> None:
     """Open every vault file of the inventory in memory: a wrong password is refused here,
     before any host is contacted, not half-way through a run."""
-    vault = VaultLib([(DEFAULT_VAULT_ID_MATCH, VaultSecret(password_file.read_bytes().strip()))])
+    vault = open_vault(password_file)
     for path in sorted(inventory.glob("group_vars/**/*.yml")):
         content = path.read_bytes()
         if not is_encrypted(content):

@@ -1,0 +1,59 @@
+"""`voicenote-ops rotate ENV SECRET`."""
+
+import typer
+
+from voicenote_ops.cli.output import console, print_json
+from voicenote_ops.cli.progress import live_progress
+from voicenote_ops.cli.summary import show_fleet_if_interrupted, show_run
+from voicenote_ops.environments import Kind
+from voicenote_ops.services import requests
+from voicenote_ops.services import rotate as service
+from voicenote_ops.services.outcome import failure_of
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("rotate")
+    def rotate(
+        environment: str = typer.Argument(..., help="dev, staging, prod, or a lab's name."),
+        secret: str = typer.Argument(..., help=f"One of: {', '.join(service.SECRETS)}."),
+        lock_wait: int = typer.Option(
+            0, "--lock-wait", min=0, help="Seconds to wait for the deploy lock."
+        ),
+        yes: bool = typer.Option(False, "--yes", help="Do not ask for confirmation."),
+        json_output: bool = typer.Option(False, "--json", help="Print one JSON document."),
+    ) -> None:
+        """A new secret: the server takes it beside the old one, the app rolls onto it host by
+        host, the old one is revoked; the environment's vault gets the new value."""
+        env, secret = service.prepare(environment, secret)
+        requests.consent(env, f"Rotate {secret}", yes, typer.confirm)
+        rotation = service.begin(env, secret)
+        with live_progress(f"rotate {secret} on {env.name}") as on_progress:
+            result = service.rotate(rotation, lock_wait, on_progress)
+        if json_output:
+            print_json(
+                {"environment": env.name, "secret": secret, "resumed": rotation.resumed,
+                 "vault": str(rotation.vault), **result.to_json()}
+            )  # fmt: skip
+        else:
+            show_run(f"rotate {secret} on {env.name}", result)
+        show_fleet_if_interrupted(env, result)
+        error = failure_of(f"The rotation of {secret}", result)
+        if error:
+            error.fix = (error.fix or "") + (
+                f" The vault ({rotation.vault}) holds the new value and the one in use: run "
+                "rotate again to finish this rotation."
+            )
+            raise error
+        service.finish(rotation)
+        if not json_output:
+            kept = (
+                "the lab's own copy; the committed test vault is unchanged"
+                if env.kind is Kind.LAB
+                else "encrypted: commit it"
+            )
+            console.print(
+                f"{env.name} uses the new {secret}; the old one is revoked. The new value is in "
+                f"{rotation.vault} ({kept}).",
+                markup=False,
+                highlight=False,
+            )
