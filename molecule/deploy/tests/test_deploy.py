@@ -72,7 +72,9 @@ def test_lock_is_released_and_every_run_audited(db):
     assert not db.file("/var/lib/voicenote/deploy.lock").exists
     audit = [json.loads(line) for line in db.file("/var/lib/voicenote/audit.jsonl")
              .content_string.splitlines()]  # fmt: skip
+    # Provisioning holds the same lock and is audited like the deploys.
     assert {(r["operation"], r["to"], r["result"]) for r in audit} == {
+        ("provision", "", "succeeded"),
         ("deploy", "1.0.0", "succeeded"),
         ("deploy", "1.1.0", "succeeded"),
     }
