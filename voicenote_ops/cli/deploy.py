@@ -20,6 +20,11 @@ TAKE_OVER_HELP = (
     "Take the deploy lock from a run that holds it but is dead (the audit trail records whose "
     "lock it was); without it only a re-run of the same CI run may."
 )
+# The lock options of every command that checks --lock-wait itself (deploy, provision).
+LOCK_WAIT = typer.Option(
+    0, "--lock-wait", help="Seconds to wait for the deploy lock (default: refuse at once)."
+)
+TAKE_OVER = typer.Option(False, "--take-over", help=TAKE_OVER_HELP)
 
 
 def show_plan(request: service.DeployRequest, json_output: bool) -> None:
@@ -60,9 +65,7 @@ def register(app: typer.Typer) -> None:
         stop_previous: bool = typer.Option(
             False, "--stop-previous", help="Stop the previous color once the switch is verified."
         ),
-        lock_wait: int = typer.Option(
-            0, "--lock-wait", help="Seconds to wait for the deploy lock (default: refuse at once)."
-        ),
+        lock_wait: int = LOCK_WAIT,
         verbose: int = typer.Option(
             0, "--verbose", "-v", count=True, help="Ansible's verbosity (-vvvv: the most)."
         ),
@@ -71,7 +74,7 @@ def register(app: typer.Typer) -> None:
             "--override-promotion",
             help="Deploy a release that never passed its promotion source; the reason is recorded.",
         ),
-        take_over: bool = typer.Option(False, "--take-over", help=TAKE_OVER_HELP),
+        take_over: bool = TAKE_OVER,
         watch: int = typer.Option(
             None,
             "--watch",

@@ -5,7 +5,7 @@ import sys
 import typer
 from rich.table import Table
 
-from voicenote_ops.cli.deploy import TAKE_OVER_HELP
+from voicenote_ops.cli.deploy import LOCK_WAIT, TAKE_OVER
 from voicenote_ops.cli.output import console, print_json
 from voicenote_ops.cli.progress import live_progress
 from voicenote_ops.cli.summary import show_fleet_if_interrupted
@@ -62,10 +62,8 @@ def register(app: typer.Typer) -> None:
         ),
         json_output: bool = typer.Option(False, "--json", help="Print one JSON document."),
         yes: bool = typer.Option(False, "--yes", help="Skip the confirmation prod asks for."),
-        lock_wait: int = typer.Option(
-            0, "--lock-wait", help="Seconds to wait for the deploy lock (default: refuse at once)."
-        ),
-        take_over: bool = typer.Option(False, "--take-over", help=TAKE_OVER_HELP),
+        lock_wait: int = LOCK_WAIT,
+        take_over: bool = TAKE_OVER,
         allow_server_restart: bool = typer.Option(
             False,
             "--allow-server-restart",
