@@ -15,6 +15,8 @@ PYTEST := $(BIN)/pytest
 # and the host `logs` and `logs-api` follow.
 LAB ?= lab
 TOPOLOGY ?= prod
+# What the lab's hosts start from: bare (a new server) or packages (their roles' packages baked in).
+LAB_IMAGE ?= bare
 HOST ?= app1
 # What `dev`, `build` and `deploy` ship: the reference app, at this version.
 APP_DIR ?= examples/voicenote-api
@@ -66,7 +68,7 @@ hooks: ## Install scripts/pre-push-check.sh as this checkout's git pre-push hook
 
 .PHONY: up
 up: ## Start the lab's hosts (again: the same hosts)
-	$(OPS) lab up --name $(LAB) --topology $(TOPOLOGY)
+	$(OPS) lab up --name $(LAB) --topology $(TOPOLOGY) --image $(LAB_IMAGE)
 
 .PHONY: down
 down: ## Remove the lab's hosts, network and files
@@ -143,8 +145,8 @@ molecule: image ## One molecule scenario (SCENARIO=base; deploy covers the deplo
 	$(BIN)/molecule test --scenario-name $(SCENARIO)
 
 .PHONY: test-heavy
-test-heavy: ## Load, stress and performance tests against labs; they print figures
-	bash scripts/test.sh -m "load or stress or performance"
+test-heavy: ## Load, stress and performance tests against labs, one at a time; they print figures
+	VOICENOTE_TEST_WORKERS=0 bash scripts/test.sh -m "load or stress or performance"
 
 ##@ Code quality
 

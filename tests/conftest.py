@@ -1,5 +1,6 @@
 """Shared fixtures: the CLI as a user runs it, and a private state dir for the session."""
 
+import fcntl
 import importlib.util
 import os
 import shutil
@@ -12,8 +13,10 @@ from pathlib import Path
 import pytest
 
 PROJECT = Path(__file__).resolve().parent.parent
-# Test labs are named PREFIX-purpose; another prefix lets two test sessions run side by side.
-LAB_PREFIX = os.environ.get("VOICENOTE_TEST_LAB_PREFIX", "it")
+# Test labs are named PREFIX-purpose; another prefix lets two test sessions run side by side,
+# and each of a session's workers (pytest-xdist, scripts/test.sh) has labs of its own.
+WORKER = os.environ.get("PYTEST_XDIST_WORKER")
+LAB_PREFIX = "-".join(filter(None, [os.environ.get("VOICENOTE_TEST_LAB_PREFIX", "it"), WORKER]))
 
 
 def lab_name(purpose: str) -> str:
@@ -29,10 +32,30 @@ def role_plugin(role: str, kind: str, name: str):
     return module
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under pytest-xdist (`--dist loadgroup`), a test file runs on one worker, so its module's
+    labs and servers are that worker's alone; each molecule scenario is a group of its own (each
+    makes a lab of its own)."""
+    for item in items:
+        scenario = item.get_closest_marker("molecule") and getattr(item, "callspec", None)
+        group = item.nodeid if scenario else item.nodeid.split("::")[0]
+        item.add_marker(pytest.mark.xdist_group(group))
+
+
+def shared_temp(factory: pytest.TempPathFactory, name: str) -> Path:
+    """A folder every worker of this run shares (the session's own without xdist)."""
+    base = factory.getbasetemp()
+    folder = (base.parent if WORKER else base) / name
+    folder.mkdir(exist_ok=True)
+    return folder
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _private_state(tmp_path_factory: pytest.TempPathFactory) -> None:
-    """Labs made by tests keep their keys and inventories apart from an operator's."""
+    """Labs made by tests keep their keys and inventories apart from an operator's, and Ansible's
+    fact cache apart from other sessions' and workers' (every lab names its hosts lb1, app1...)."""
     os.environ["VOICENOTE_OPS_STATE"] = str(tmp_path_factory.mktemp("state"))
+    os.environ["ANSIBLE_CACHE_PLUGIN_CONNECTION"] = str(tmp_path_factory.mktemp("facts"))
 
 
 def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 600):
@@ -82,24 +105,27 @@ BUILD_RELEASE = PROJECT / "examples" / "voicenote-api" / "releases" / "build_rel
 
 @pytest.fixture(scope="session")
 def release_bundle(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Path]:
-    """Build a release of the example app once per session: 1.0.0, 1.1.0, broken-start, ...,
-    signed (BUNDLE.tar.gz.sig beside it) with the lab's test-only key, the one labs trust."""
-    root = tmp_path_factory.mktemp("bundles")
-    # One download cache for the session's builds; the reproducibility test builds without one.
+    """Build a release of the example app once per run (whichever worker asks first): 1.0.0,
+    1.1.0, broken-start, ..., signed (BUNDLE.tar.gz.sig beside it) with the lab's test-only key,
+    the one labs trust."""
+    root = shared_temp(tmp_path_factory, "bundles")
+    # One download cache for the run's builds; the reproducibility test builds without one.
     environment = {**os.environ, "PIP_CACHE_DIR": str(root / "pip-cache")}
-    built: dict[str, Path] = {}
 
     def bundle(name: str) -> Path:
-        if name not in built:
-            done = subprocess.run(
-                [sys.executable, str(BUILD_RELEASE), name, "--out", str(root / name)],
-                capture_output=True,
-                text=True,
-                env=environment,
-                check=True,
-            )
-            built[name] = Path(done.stdout.strip())
-        return built[name]
+        record = root / f"{name}.built"
+        with (root / f"{name}.lock").open("w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if not record.is_file():
+                done = subprocess.run(
+                    [sys.executable, str(BUILD_RELEASE), name, "--out", str(root / name)],
+                    capture_output=True,
+                    text=True,
+                    env=environment,
+                    check=True,
+                )
+                record.write_text(done.stdout.strip())
+            return Path(record.read_text())
 
     return bundle
 

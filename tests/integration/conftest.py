@@ -9,8 +9,9 @@ from tests.integration.labs import lab_up
 
 @pytest.fixture(scope="session")
 def deploy_lab(release_bundle):
-    """A provisioned prod lab (lb1, app1, app2, db1) and the example app's bundles."""
-    with lab_up(DEPLOY_LAB, "--topology", "prod"):
+    """A provisioned prod lab (lb1, app1, app2, db1) and the example app's bundles. Its hosts
+    start with their packages baked in (provisioning from a bare host: test_provision.py)."""
+    with lab_up(DEPLOY_LAB, "--topology", "prod", "--image", "packages"):
         provisioned = ansible_playbook("provision.yml")
         assert provisioned.returncode == 0, provisioned.stdout[-3000:]
         yield release_bundle

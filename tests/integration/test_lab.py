@@ -5,7 +5,7 @@ import json
 import pytest
 
 from tests.conftest import lab_name
-from tests.integration.labs import lab_status, lab_up, labelled
+from tests.integration.labs import lab_status, lab_up, labelled, on_host
 from voicenote_ops.errors import ExitCode
 from voicenote_ops.lab import podman
 
@@ -87,11 +87,27 @@ def test_a_restarted_host_keeps_its_address(prod_lab, cli):
 
 
 def test_a_second_lab_runs_beside_the_first(prod_lab, cli):
-    with lab_up(SECOND_LAB, "--topology", "single") as status:
+    """... from the image with its roles' packages baked in: installed, nothing configured, and
+    nothing that makes a host itself (machine id, host key) shared with another host."""
+    with lab_up(SECOND_LAB, "--topology", "single", "--image", "packages") as status:
         assert [host["name"] for host in status["hosts"]] == ["node1"]
         assert set(status["hosts"][0]["groups"]) == {"lb", "app", "db"}
+        assert status["image"] == "packages"
         result = cli("ping", SECOND_LAB, "--json")
         assert result.returncode == 0, result.stderr
+        packages = ["nginx", "postgresql-15", "redis-server", "python3-venv", "logrotate"]
+        installed = on_host(SECOND_LAB, "node1", "dpkg-query", "-W", "-f", "${Package} ", *packages)
+        assert sorted(installed.split()) == sorted(packages)
+        folders = ["/etc/postgresql/15/main/conf.d", "/opt", "/etc/redis",
+                   "/etc/nginx/sites-enabled", "/var/cache/apt/archives"]  # fmt: skip
+        configured = on_host(SECOND_LAB, "node1", "ls", *folders)
+        assert "10-startup.conf" not in configured and "voicenote" not in configured
+        assert ".deb" not in configured
+        identities = {
+            on_host(lab, host, "cat", "/etc/machine-id", "/etc/ssh/ssh_host_ed25519_key.pub")
+            for lab, host in ((SECOND_LAB, "node1"), (LAB, "app1"), (LAB, "db1"))
+        }
+        assert len(identities) == 3
     assert lab_status(LAB)["hosts"], "taking the second lab down left the first alone"
     assert labelled("container", SECOND_LAB) == []
 

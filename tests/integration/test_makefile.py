@@ -16,7 +16,7 @@ from tests.integration.labs import lab_status
 pytestmark = pytest.mark.integration
 
 LAB = lab_name("make")
-LAB_VARIABLES = (f"LAB={LAB}", "TOPOLOGY=single", "HOST=node1")
+LAB_VARIABLES = (f"LAB={LAB}", "TOPOLOGY=single", "HOST=node1", "LAB_IMAGE=packages")
 
 
 def make(target: str, *variables: str):

@@ -47,8 +47,8 @@ def provision_both() -> None:
 @pytest.fixture(scope="module")
 def labs():
     with (
-        lab_up(STAGING_LIKE, "--topology", "single", "--like", "staging"),
-        lab_up(PROD_LIKE, "--topology", "single", "--like", "prod"),
+        lab_up(STAGING_LIKE, "--topology", "single", "--like", "staging", "--image", "packages"),
+        lab_up(PROD_LIKE, "--topology", "single", "--like", "prod", "--image", "packages"),
     ):
         provision_both()
         yield

@@ -83,8 +83,9 @@ def test_heavy_tests_are_the_load_stress_and_performance_tiers():
 
 def test_the_lab_targets_name_the_lab():
     assert make("-n", "up", "LAB=demo").strip() == (
-        ".venv/bin/voicenote-ops lab up --name demo --topology prod"
+        ".venv/bin/voicenote-ops lab up --name demo --topology prod --image bare"
     )
+    assert make("-n", "up", "LAB=demo", "LAB_IMAGE=packages").strip().endswith("--image packages")
     assert "--name demo app2 --" in make("-n", "logs-api", "LAB=demo", "HOST=app2")
 
 

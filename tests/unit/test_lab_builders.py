@@ -6,7 +6,7 @@ import pytest
 import yaml
 
 from voicenote_ops.errors import InvalidInput
-from voicenote_ops.lab import image, podman, prereqs, service
+from voicenote_ops.lab import hosts, image, podman, prereqs
 from voicenote_ops.lab.inventory import HostAddress, hosts_document, link_group_vars
 from voicenote_ops.lab.state import LabFiles
 from voicenote_ops.lab.topology import Topology, hosts_for
@@ -33,8 +33,8 @@ def test_app_host_count_is_bounded(count):
 
 def test_hosts_publish_only_on_loopback_and_carry_the_lab_label():
     lb, app = hosts_for(Topology.PROD, app_hosts=1)[:2]
-    lb_argv = service.create_argv("t1", lb, "img", "10.89.7.10")
-    app_argv = service.create_argv("t1", app, "img", "10.89.7.101")
+    lb_argv = hosts.create_argv("t1", lb, "img", "10.89.7.10")
+    app_argv = hosts.create_argv("t1", app, "img", "10.89.7.101")
     published = [lb_argv[i + 1] for i, word in enumerate(lb_argv) if word == "--publish"]
     assert published == ["127.0.0.1::22", "127.0.0.1::80", "127.0.0.1::443"]
     assert "127.0.0.1::80" not in app_argv
@@ -44,9 +44,9 @@ def test_hosts_publish_only_on_loopback_and_carry_the_lab_label():
 
 
 def test_hosts_keep_a_fixed_address_by_name():
-    addresses = [service.host_address("10.89.7.0/24", h) for h in ("lb1", "app1", "app8", "db1")]
+    addresses = [hosts.host_address("10.89.7.0/24", h) for h in ("lb1", "app1", "app8", "db1")]
     assert addresses == ["10.89.7.10", "10.89.7.101", "10.89.7.108", "10.89.7.20"]
-    assert "--ip" in service.create_argv("t1", hosts_for(Topology.SINGLE)[0], "img", "10.0.0.11")
+    assert "--ip" in hosts.create_argv("t1", hosts_for(Topology.SINGLE)[0], "img", "10.0.0.11")
 
 
 def test_inventory_pins_connection_per_host(tmp_path, monkeypatch):

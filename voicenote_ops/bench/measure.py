@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from voicenote_ops.lab import podman, service
+from voicenote_ops.lab import hosts, podman, service
 
 CGROUP_ROOTS = (Path("/sys/fs/cgroup/unified"), Path("/sys/fs/cgroup"))
 CPUACCT_ROOT = Path("/sys/fs/cgroup/cpuacct")
@@ -80,7 +80,7 @@ def host_counters(lab: str) -> dict[str, Path]:
             continue
         _, pid = podman.run(
             ["podman", "inspect", "--format", "{{.State.Pid}}",
-             service.container_name(lab, host.name)]
+             hosts.container_name(lab, host.name)]
         )  # fmt: skip
         counter = cgroup_cpu_file(int(pid.strip()))
         if counter is not None:

@@ -22,6 +22,7 @@ from voicenote_ops.bundle import build_bundle
 from voicenote_ops.bundle.signature import lab_signing_key
 from voicenote_ops.environments import Environment, resolve
 from voicenote_ops.errors import InvalidInput, NeedsAttention
+from voicenote_ops.lab import hosts as lab_hosts
 from voicenote_ops.lab import service as lab_service
 from voicenote_ops.lab.topology import Topology
 from voicenote_ops.load.target import lab_target
@@ -149,7 +150,7 @@ class Bench:
 
     def lab(self, name: str, app_hosts: int, fresh: bool = False) -> None:
         if fresh:
-            lab_service.down(name)
+            lab_hosts.down(name)
         self.made_labs.add(name)
         for attempt in range(LAB_UP_ATTEMPTS):
             try:
@@ -164,7 +165,7 @@ class Bench:
 
     def remove_labs(self) -> None:
         for name in sorted(self.made_labs):
-            lab_service.down(name)
+            lab_hosts.down(name)
         self.made_labs.clear()
 
     def provision(self, lab: str) -> None:
@@ -345,7 +346,7 @@ def run(plan: Plan, bench: Bench) -> None:
         if prod:
             bench.run_prod(prod, plan.runs)
         if bench.prod_lab in bench.made_labs:
-            lab_service.down(bench.prod_lab)
+            lab_hosts.down(bench.prod_lab)
             bench.made_labs.discard(bench.prod_lab)
         if "scaling" in plan.scenarios:
             bench.run_scaling(plan.runs_of("scaling"), plan.scaling_hosts)

@@ -6,8 +6,8 @@ import typer
 from rich.table import Table
 
 from voicenote_ops.cli.output import console, err_console, print_json
-from voicenote_ops.lab import image, prereqs, service
-from voicenote_ops.lab.topology import Topology
+from voicenote_ops.lab import bake, hosts, image, prereqs, service
+from voicenote_ops.lab.topology import HostImage, Topology
 
 app = typer.Typer(help="Lab of real Debian 12 hosts (podman + systemd) reached over SSH.")
 
@@ -43,10 +43,16 @@ def up(
     topology: Topology = typer.Option(None, help="prod: lb1, app1..N, db1; single: one host."),
     app_hosts: int = typer.Option(None, "--app-hosts", help="App hosts in prod (default 2)."),
     like: str = typer.Option(None, help="Take the variables and rules of this environment."),
+    image_kind: HostImage = typer.Option(
+        None,
+        "--image",
+        help="bare: a new server (the default); packages: with its roles' Debian packages baked in "
+        "(built once per change of those roles), for a faster first provision.",
+    ),
     json_output: bool = typer.Option(False, "--json", help="Print one JSON document."),
 ) -> None:
     """Start the lab's hosts (again: no change), write its inventory and pinned host keys."""
-    status = service.up(name, topology, app_hosts, like, progress=_progress)
+    status = service.up(name, topology, app_hosts, like, progress=_progress, image_kind=image_kind)
     print_json(status.to_json()) if json_output else _show(status)
 
 
@@ -56,7 +62,7 @@ def down(
     all_labs: bool = typer.Option(False, "--all", help="Every lab, found by label."),
 ) -> None:
     """Remove the lab's containers, network and files; no lab is not an error."""
-    removed = service.down(None if all_labs else service.check_lab_name(name))
+    removed = hosts.down(None if all_labs else service.check_lab_name(name))
     console.print(f"removed: {', '.join(removed) or 'nothing'}")
 
 
@@ -67,7 +73,7 @@ def status(
 ) -> None:
     """Hosts, states and the 127.0.0.1 ports that reach them."""
     prereqs.require_podman()
-    names = [service.check_lab_name(name)] if name else service.running_labs()
+    names = [service.check_lab_name(name)] if name else hosts.running_labs()
     labs = [service.status(lab) for lab in names]
     if json_output:
         print_json({"labs": [lab.to_json() for lab in labs]})
@@ -90,10 +96,19 @@ def ssh(
 
 
 @app.command("image")
-def build_image(rebuild: bool = typer.Option(False, help="Build even if cached.")) -> None:
-    """Build (or find cached) the lab's Debian 12 base image."""
+def build_image(
+    rebuild: bool = typer.Option(False, help="Build the base image even if cached."),
+    packages: bool = typer.Option(
+        False, "--packages", help="Also bake each kind of host's image (lab up --image packages)."
+    ),
+) -> None:
+    """Build (or find cached) the lab's Debian 12 base image, and the baked ones if asked."""
     prereqs.require_podman()
-    console.print(image.ensure_image(rebuild=rebuild))
+    base = image.ensure_image(rebuild=rebuild)
+    console.print(base)
+    if packages:
+        for tag in bake.ensure_every_packages_image(base, progress=_progress):
+            console.print(tag)
 
 
 @app.command("prereqs")

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from voicenote_ops.errors import NeedsAttention
 from voicenote_ops.files import read_json_as, read_text
-from voicenote_ops.lab.topology import MAX_APP_HOSTS, Topology
+from voicenote_ops.lab.topology import MAX_APP_HOSTS, HostImage, Topology
 from voicenote_ops.paths import state_dir
 
 
@@ -22,15 +22,19 @@ class _RecordedSettings(BaseModel):
     topology: Topology = Field(strict=False)
     app_hosts: int = Field(ge=1, le=MAX_APP_HOSTS)
     like: str = Field(pattern=r"^[a-z][a-z0-9-]{0,30}$")
+    # Labs made before images had a choice were made bare.
+    image: HostImage = Field(default=HostImage.BARE, strict=False)
 
 
 @dataclass(frozen=True)
 class LabSettings:
-    """What `lab up` was asked for; a second `lab up` without options keeps it."""
+    """What `lab up` was asked for; a second `lab up` without options keeps it (None: not
+    asked, in a request)."""
 
-    topology: Topology
-    app_hosts: int
-    like: str
+    topology: Topology | None
+    app_hosts: int | None
+    like: str | None
+    image: HostImage | None = HostImage.BARE
 
 
 class LabFiles:
@@ -80,7 +84,7 @@ class LabFiles:
             written_by="`voicenote-ops lab up`",
             own=True,
         )
-        return LabSettings(settings.topology, settings.app_hosts, settings.like)
+        return LabSettings(settings.topology, settings.app_hosts, settings.like, settings.image)
 
     def write_settings(self, settings: LabSettings) -> None:
         self.root.mkdir(parents=True, exist_ok=True)

@@ -13,6 +13,15 @@ class Topology(StrEnum):
     SINGLE = "single"
 
 
+class HostImage(StrEnum):
+    """What a lab's hosts start from: `bare`, a minimal cloud VM (Debian, sshd, sudo, Python),
+    as a new server is; `packages`, that plus the Debian packages its roles install, baked once
+    per hash of those roles (voicenote_ops/lab/bake.py); provision configures both alike."""
+
+    BARE = "bare"
+    PACKAGES = "packages"
+
+
 @dataclass(frozen=True)
 class HostSpec:
     name: str
