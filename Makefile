@@ -125,8 +125,8 @@ test: ## Every tier but the heavy one: unit, lab integration, molecule (installs
 	bash scripts/test.sh
 
 .PHONY: test-quick
-test-quick: ## Unit tests only: no hosts, no root, under 2 minutes
-	$(PYTEST) -m unit -q
+test-quick: ## Unit tests only: no hosts, no root, under 2 minutes (on both cores)
+	$(PYTEST) -m unit -q -n 2
 
 .PHONY: test-integration
 test-integration: ## Lab integration tests (root)

@@ -32,16 +32,6 @@ def role_plugin(role: str, kind: str, name: str):
     return module
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Under pytest-xdist (`--dist loadgroup`), a test file runs on one worker, so its module's
-    labs and servers are that worker's alone; each molecule scenario is a group of its own (each
-    makes a lab of its own)."""
-    for item in items:
-        scenario = item.get_closest_marker("molecule") and getattr(item, "callspec", None)
-        group = item.nodeid if scenario else item.nodeid.split("::")[0]
-        item.add_marker(pytest.mark.xdist_group(group))
-
-
 def shared_temp(factory: pytest.TempPathFactory, name: str) -> Path:
     """A folder every worker of this run shares (the session's own without xdist)."""
     base = factory.getbasetemp()

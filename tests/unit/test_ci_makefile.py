@@ -74,11 +74,15 @@ def test_each_target_runs_one_command():
 
 
 def test_quick_tests_need_no_hosts_and_no_install():
-    assert make("-n", "test-quick").split() == [".venv/bin/pytest", "-m", "unit", "-q"]
+    assert make("-n", "test-quick").split() == [
+        ".venv/bin/pytest", "-m", "unit", "-q", "-n", "2",
+    ]  # fmt: skip
 
 
 def test_heavy_tests_are_the_load_stress_and_performance_tiers():
-    assert '-m "load or stress or performance"' in make("-n", "test-heavy")
+    heavy = make("-n", "test-heavy")
+    assert '-m "load or stress or performance"' in heavy
+    assert heavy.startswith("VOICENOTE_TEST_WORKERS=0 "), "figures are measured one test at a time"
 
 
 def test_the_lab_targets_name_the_lab():
