@@ -114,3 +114,16 @@ def test_lab_commands_refuse_without_root(monkeypatch):
     monkeypatch.setattr(prereqs.os, "geteuid", lambda: 1000)
     with pytest.raises(InvalidInput, match="not root"):
         prereqs.require_podman()
+
+
+def test_containers_conf_follows_the_state_folder_and_comes_back_when_removed(
+    tmp_path, monkeypatch
+):
+    """Every podman call gets an existing file, whichever state folder is current (one test
+    process moves it; a test worker's first folder may be gone by its next lab test)."""
+    for name in ("first", "second"):
+        monkeypatch.setenv("VOICENOTE_OPS_STATE", str(tmp_path / name))
+        path = podman.containers_conf()
+        assert path == tmp_path / name / "containers.conf" and path.is_file()
+        path.unlink()
+        assert podman.containers_conf().read_text() == podman.containers_conf_text()

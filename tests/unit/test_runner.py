@@ -182,9 +182,12 @@ INTERRUPTED = """
           asked: >-
             {{ voicenote_stop_file | default('') | length > 0
             and voicenote_stop_file is exists }}
+    # A module that sleeps, not pause: pause answers SIGINT with a prompt that waits on stdin
+    # for ever, which left ansible-playbook behind after the test.
     - name: A long step
-      ansible.builtin.pause:
-        seconds: "{{ 60 if signals | int > 1 else 0 }}"
+      ansible.builtin.wait_for:
+        timeout: "{{ 60 if signals | int > 1 else 0 }}"
+      when: signals | int > 1
 """
 
 

@@ -7,7 +7,6 @@ cgroupfs, ulimits this machine allows) without touching the machine's own config
 import os
 import resource
 import subprocess
-from functools import cache
 from pathlib import Path
 
 from voicenote_ops.errors import NeedsAttention
@@ -41,8 +40,9 @@ def containers_conf_text() -> str:
     )
 
 
-@cache
 def containers_conf() -> Path:
+    """The file under the current state folder, written when missing or stale (checked on every
+    call: the state folder can change or be removed within one process)."""
     path = state_dir() / "containers.conf"
     text = containers_conf_text()
     if not path.is_file() or path.read_text() != text:
