@@ -81,7 +81,10 @@ def _images_for(
     base = image.ensure_image()
     if kind is HostImage.BARE:
         return {spec.name: base for spec in wanted}
-    return {spec.name: bake.ensure_packages_image(base, spec.groups, progress) for spec in wanted}
+    # One hash of the roles' files and one image check per kind of host, not per host.
+    kinds = {spec.groups for spec in wanted}
+    tags = {groups: bake.ensure_packages_image(base, groups, progress) for groups in kinds}
+    return {spec.name: tags[spec.groups] for spec in wanted}
 
 
 def up(
