@@ -48,10 +48,13 @@ def _private_state(tmp_path_factory: pytest.TempPathFactory) -> None:
     os.environ["ANSIBLE_CACHE_PLUGIN_CONNECTION"] = str(tmp_path_factory.mktemp("facts"))
 
 
-def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 600):
-    """Run `voicenote-ops ARGS` in a subprocess, exactly as a user would."""
+def run_cli(
+    *args: str, env: dict[str, str] | None = None, timeout: float = 600, input: str | None = None
+):
+    """Run `voicenote-ops ARGS` in a subprocess, exactly as a user would (input: its stdin)."""
     return subprocess.run(
         [sys.executable, "-m", "voicenote_ops", *args],
+        input=input,
         capture_output=True,
         text=True,
         cwd=PROJECT,

@@ -5,11 +5,13 @@ import signal
 import ssl
 import subprocess
 import sys
+import threading
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, HTTPServer
 
 from tests.conftest import PROJECT, run_cli
 from voicenote_ops.lab import podman
@@ -136,3 +138,29 @@ def host_state(lab: str, hosts: tuple[str, ...], db_host: str = "db1") -> dict[s
         "psql", "-tAc", "SELECT version_num FROM alembic_version", "voicenote",
     )  # fmt: skip
     return state
+
+
+@contextmanager
+def webhook_receiver(status: int = 200) -> Iterator[tuple[str, list[dict]]]:
+    """A Slack-compatible webhook on 127.0.0.1 answering every POST with `status`: its URL and
+    the JSON messages it got, in order."""
+    received: list[dict] = []
+
+    class Receiver(BaseHTTPRequestHandler):
+        def do_POST(self):
+            length = int(self.headers["Content-Length"])
+            received.append(json.loads(self.rfile.read(length)))
+            self.send_response(status)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Receiver)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}/hook", received
+    finally:
+        server.shutdown()
+        server.server_close()

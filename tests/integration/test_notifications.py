@@ -1,40 +1,20 @@
 """Deploy notifications, sent from the playbooks to a Slack-compatible webhook: a local receiver
 gets the start and the outcome; a dead receiver never fails the deploy."""
 
-import json
 import socket
-import threading
-from http.server import BaseHTTPRequestHandler, HTTPServer
-from typing import ClassVar
 
 import pytest
 
 from tests.integration.deploys import ansible_playbook, deploy
+from tests.integration.labs import webhook_receiver
 
 pytestmark = pytest.mark.integration
 
 
-class Receiver(BaseHTTPRequestHandler):
-    received: ClassVar[list[dict]] = []
-
-    def do_POST(self):
-        length = int(self.headers["Content-Length"])
-        self.received.append(json.loads(self.rfile.read(length)))
-        self.send_response(200)
-        self.end_headers()
-
-    def log_message(self, *args):
-        pass
-
-
 @pytest.fixture
 def receiver():
-    Receiver.received = []
-    server = HTTPServer(("127.0.0.1", 0), Receiver)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}/hook", Receiver.received
-    server.shutdown()
+    with webhook_receiver() as (url, received):
+        yield url, received
 
 
 @pytest.fixture(scope="module")

@@ -12,10 +12,18 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import PROJECT, lab_name, run_cli
-from tests.integration.labs import background_load, deploy_releases, lab_up, on_host
+from tests.integration.labs import (
+    background_load,
+    deploy_releases,
+    lab_status,
+    lab_up,
+    on_host,
+    webhook_receiver,
+)
 from voicenote_ops.environments import LAB_VAULT_PASSWORD
+from voicenote_ops.errors import ExitCode
 from voicenote_ops.load import generator
-from voicenote_ops.vault import read_vault
+from voicenote_ops.vault import read_vault, write_vault
 
 pytestmark = pytest.mark.integration
 
@@ -115,21 +123,26 @@ def redis_answers(password: str) -> str:
     return done.stdout.strip()
 
 
-def test_a_redis_password_rotation_under_load_fails_no_request_and_revokes_the_old_one(lab):
-    vault = group_vars() / "vault.yml"
-    committed = PROJECT / "inventories" / "lab" / "group_vars" / "all" / "vault.yml"
-    old = read_vault(vault, VAULT_PASSWORD)["vault_redis_password"]
+def rotate_under_load(secret: str) -> None:
+    """`rotate LAB SECRET` under keep-alive load with long requests in flight: no request fails
+    and every color of both app hosts rolls onto the new environment file."""
     with background_load(LAB, LOAD, stop_at_exit=True) as load:
-        rotated = run_cli("rotate", LAB, "redis-password", "--yes", "--json", timeout=900)
+        rotated = run_cli("rotate", LAB, secret, "--yes", "--json", timeout=900)
     assert rotated.returncode == 0, rotated.stderr[-3000:]
     summary = load.summary
     assert summary["non_2xx"] == 0 and summary["socket_errors"] == 0, summary
     assert summary["long"]["completed"] == summary["long"]["started"] > 0, summary["long"]
-    # Every color rolled onto the new environment file.
     env_file = "/opt/voicenote/shared/voicenote.env"
     assert json.loads(rotated.stdout)["reported"]["voicenote_restarts"] == {
         host: {"blue": [env_file], "green": [env_file]} for host in ("app1", "app2")
     }
+
+
+def test_a_redis_password_rotation_under_load_fails_no_request_and_revokes_the_old_one(lab):
+    vault = group_vars() / "vault.yml"
+    committed = PROJECT / "inventories" / "lab" / "group_vars" / "all" / "vault.yml"
+    old = read_vault(vault, VAULT_PASSWORD)["vault_redis_password"]
+    rotate_under_load("redis-password")
     new = read_vault(vault, VAULT_PASSWORD)
     assert new["vault_redis_password"] != old and "vault_redis_password_previous" not in new
     # The lab's own copy, private; the committed test vault still holds the old one.
@@ -137,6 +150,89 @@ def test_a_redis_password_rotation_under_load_fails_no_request_and_revokes_the_o
     assert read_vault(committed, VAULT_PASSWORD)["vault_redis_password"] == old
     assert redis_answers(new["vault_redis_password"]) == "PONG"
     assert redis_answers(old) != "PONG"
+
+
+def postgresql_login(login: str, password: str) -> subprocess.CompletedProcess:
+    """A new connection from app1 to the app's database as this login, with psycopg from the
+    live release's venv; the password in podman's environment, not its argv."""
+    (db1,) = [host for host in lab_status(LAB)["hosts"] if host["name"] == "db1"]
+    connect = (
+        "import sys, psycopg; print(psycopg.connect(host=sys.argv[1], user=sys.argv[2], "
+        "dbname='voicenote', connect_timeout=5).execute('SELECT current_user').fetchone()[0])"
+    )
+    return subprocess.run(
+        ["podman", "exec", "--env", "PGPASSWORD", f"vnops-{LAB}-app1",
+         "/opt/voicenote/releases/1.1.0/venv/bin/python", "-c", connect,
+         db1["private_address"], login],
+        capture_output=True, text=True, env={**os.environ, "PGPASSWORD": password}, check=False,
+    )  # fmt: skip
+
+
+def test_a_postgresql_password_rotation_under_load_fails_no_request_and_revokes_the_old_login(
+    lab,
+):
+    """PostgreSQL keeps one password per role: the app moves from the owner role's login to a
+    member login of its own, both valid while the colors roll; then the old one cannot log in."""
+    vault = group_vars() / "vault.yml"
+    before = read_vault(vault, VAULT_PASSWORD)
+    old_login = before.get("vault_postgresql_app_login", "voicenote")
+    rotate_under_load("postgresql-password")
+    after = read_vault(vault, VAULT_PASSWORD)
+    assert not [name for name in after if name.endswith("_previous")], sorted(after)
+    login, password = after["vault_postgresql_app_login"], after["vault_postgresql_app_password"]
+    assert login != old_login and password != before["vault_postgresql_app_password"]
+    # The new login acts as the owner (tables a migration creates belong to it).
+    new = postgresql_login(login, password)
+    assert (new.returncode, new.stdout.strip()) == (0, "voicenote"), new.stderr[-500:]
+    old = postgresql_login(old_login, before["vault_postgresql_app_password"])
+    # No password any more: PostgreSQL refuses it before it would look at NOLOGIN.
+    assert old.returncode != 0 and "password authentication failed" in old.stderr, old.stderr[-500:]
+    # The app still works on the new login: the rotation's own report, then a read through it.
+    assert run_cli("health", LAB).returncode == 0
+
+
+def test_a_provision_is_refused_while_a_rotation_is_unfinished(lab):
+    """The vault holds a new value beside the one in use: provision would revoke the one the app
+    uses; it refuses before any host and says how to finish the rotation."""
+    vault = group_vars() / "vault.yml"
+    variables = read_vault(vault, VAULT_PASSWORD)
+    unfinished = {**variables, "vault_redis_password_previous": variables["vault_redis_password"]}
+    write_vault(vault, VAULT_PASSWORD, unfinished)
+    try:
+        refused = run_cli("provision", LAB, "--yes")
+    finally:
+        write_vault(vault, VAULT_PASSWORD, variables)
+    assert refused.returncode == ExitCode.INVALID, refused.stderr[-2000:]
+    assert "vault_redis_password_previous" in refused.stderr and "rotate" in refused.stderr
+
+
+def test_a_webhook_rotation_checks_the_new_url_and_keeps_the_old_one_when_it_fails(lab):
+    """The new URL comes on stdin; one that refuses a message changes nothing (exit 2, before the
+    lock); one that takes it gets the rotation's own notifications and is in the vault."""
+    vault = group_vars() / "vault.yml"
+    before = read_vault(vault, VAULT_PASSWORD).get("vault_notify_webhook_url", "")
+    with webhook_receiver(500) as (refusing, _), webhook_receiver(200) as (taking, received):
+        refused = run_cli("rotate", LAB, "webhook-url", "--yes", input=refusing + "\n")
+        assert refused.returncode == ExitCode.INVALID, refused.stderr[-2000:]
+        assert "refused the message with status 500" in refused.stderr
+        assert refusing not in refused.stderr + refused.stdout
+        assert read_vault(vault, VAULT_PASSWORD).get("vault_notify_webhook_url", "") == before
+        rotated = run_cli("rotate", LAB, "webhook-url", "--yes", input=taking + "\n")
+        assert rotated.returncode == 0, rotated.stderr[-2000:]
+    assert taking not in rotated.stderr + rotated.stdout
+    texts = [message["text"] for message in received]
+    assert texts[0].startswith("This webhook now receives the deploy notifications of")
+    assert (
+        texts[1:]
+        == [
+            f"rotation of webhook-url on {LAB} started by {texts[1].split(' started by ')[1]}",
+            texts[2],
+        ]
+        and "succeeded in" in texts[2]
+    ), texts
+    after = read_vault(vault, VAULT_PASSWORD)
+    assert after["vault_notify_webhook_url"] == taking
+    assert "vault_notify_webhook_url_previous" not in after
 
 
 def test_second_run_changes_nothing(lab):

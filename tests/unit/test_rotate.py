@@ -22,7 +22,11 @@ def lab(tmp_path, monkeypatch):
     password.write_text("test-only\n")
     monkeypatch.setenv("VOICENOTE_VAULT_PASSWORD_FILE", str(password))
     committed = tmp_path / "committed.yml"
-    write_vault(committed, password, {"vault_redis_password": IN_USE, "other": "kept"})
+    write_vault(
+        committed,
+        password,
+        {"vault_redis_password": IN_USE, "vault_postgresql_app_password": IN_USE, "other": "kept"},
+    )
     folder = tmp_path / "inventory" / "group_vars" / "all"
     folder.mkdir(parents=True)
     (folder / "vault.yml").symlink_to(committed)
@@ -38,7 +42,7 @@ def test_begin_writes_the_new_value_beside_the_one_in_use(lab):
     assert variables["other"] == "kept" and not rotation.resumed
     # The lab's own file now, private; the committed vault is untouched.
     assert not rotation.vault.is_symlink() and rotation.vault.stat().st_mode & 0o777 == 0o600
-    assert read_vault(committed, password) == {"vault_redis_password": IN_USE, "other": "kept"}
+    assert read_vault(committed, password)["vault_redis_password"] == IN_USE
 
 
 def test_a_rotation_under_way_is_finished_not_started_again(lab):
@@ -48,8 +52,8 @@ def test_a_rotation_under_way_is_finished_not_started_again(lab):
     assert again.resumed and read_vault(again.vault, password) == first
     rotate.finish(again)
     assert read_vault(again.vault, password) == {
+        **{name: value for name, value in first.items() if not name.endswith(rotate.PREVIOUS)},
         "vault_redis_password": first["vault_redis_password"],
-        "other": "kept",
     }
 
 
@@ -58,3 +62,57 @@ def test_an_unknown_secret_is_refused_before_anything(lab):
         rotate.prepare("lab1", "root-password")
     assert "not a secret rotate knows" in refused.value.render()
     assert "redis-password" in refused.value.render()
+
+
+def test_the_postgresql_logins_are_used_in_turn(lab):
+    """The owner logs in itself until the first rotation; then OWNER_a and OWNER_b in turn."""
+    environment, password, _ = lab
+    logins = []
+    for _ in range(3):
+        rotation = rotate.begin(environment, "postgresql-password")
+        during = read_vault(rotation.vault, password)
+        logins.append((during["vault_postgresql_app_login_previous"],
+                       during["vault_postgresql_app_login"]))  # fmt: skip
+        assert (
+            during["vault_postgresql_app_password_previous"]
+            != (during["vault_postgresql_app_password"])
+        )
+        rotate.finish(rotation)
+    assert logins == [
+        ("voicenote", "voicenote_a"),
+        ("voicenote_a", "voicenote_b"),
+        ("voicenote_b", "voicenote_a"),
+    ]
+
+
+def test_a_webhook_url_is_checked_before_anything_is_written(lab):
+    environment, password, _ = lab
+    for bad in ("", "hooks.example.test/x", "ftp://hooks.example.test/x", "https:///x",
+                "https://hooks.example.test/a b", "https://hooks.example.test/a\x1b"):  # fmt: skip
+        with pytest.raises(InvalidInput):
+            rotate.check_given("webhook-url", bad)
+    assert rotate.check_given("redis-password", "ignored") is None
+    url = rotate.check_given("webhook-url", " https://hooks.example.test/services/T/B/x\n")
+    assert url == "https://hooks.example.test/services/T/B/x"
+    rotation = rotate.begin(environment, "webhook-url", url)
+    during = read_vault(rotation.vault, password)
+    assert during["vault_notify_webhook_url"] == url
+    assert during["vault_notify_webhook_url_previous"] == ""
+    assert rotate.unfinished(during) == ["webhook-url"]
+
+
+def test_a_failed_webhook_rotation_puts_the_url_in_use_back(lab):
+    environment, password, _ = lab
+    first = rotate.begin(environment, "webhook-url", "https://one.example.test/hook")
+    rotate.finish(first)
+    # Under way again, with a URL that fails: a new one given replaces it, then it is abandoned.
+    rotate.begin(environment, "webhook-url", "https://two.example.test/hook")
+    again = rotate.begin(environment, "webhook-url", "https://three.example.test/hook")
+    assert again.resumed
+    during = read_vault(again.vault, password)
+    assert during["vault_notify_webhook_url"] == "https://three.example.test/hook"
+    assert during["vault_notify_webhook_url_previous"] == "https://one.example.test/hook"
+    rotate.abandon(again)
+    after = read_vault(again.vault, password)
+    assert after["vault_notify_webhook_url"] == "https://one.example.test/hook"
+    assert rotate.unfinished(after) == []

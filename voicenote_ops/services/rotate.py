@@ -1,16 +1,21 @@
 """`rotate ENV SECRET`: a new secret for the fleet without a failed request.
 
-The new value is made here (never typed, never printed) and written to the environment's vault
+A new password is made here (never typed, never printed); a new webhook URL, made by its
+provider, comes from the operator on stdin (never argv). It is written to the environment's vault
 first, beside the value in use (`<name>_previous`); playbooks/rotate.yml then has the server take
 it beside the old one, rolls the app onto it host by host, and revokes the old one. Only after it
 succeeded is `<name>_previous` removed. A run that failed or was interrupted leaves both in the
-vault, and the next `rotate` finishes that rotation instead of starting another.
+vault, and the next `rotate` finishes that rotation instead of starting another; a webhook URL,
+which no host holds, is put back instead.
 """
 
 import secrets
+import string
+import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from voicenote_ops.environments import Environment
 from voicenote_ops.errors import InvalidInput
@@ -19,17 +24,76 @@ from voicenote_ops.services.requests import environment_with_vault
 from voicenote_ops.vault import read_vault, write_vault
 
 VAULT_FILE = ("group_vars", "all", "vault.yml")
-# What can be rotated: the vault variable, and the playbook that rolls the fleet onto it.
-SECRETS = {"redis-password": ("vault_redis_password", "rotate.yml")}
 PREVIOUS = "_previous"
+# The role that owns the app's database when the vault names no login (the postgresql role's
+# postgresql_app_user); an inventory that renames it sets vault_postgresql_app_login.
+DATABASE_OWNER = "voicenote"
+
+
+def _token(_in_use: dict[str, Any], _given: str | None) -> str:
+    return secrets.token_urlsafe(32)
+
+
+def _next_login(in_use: str) -> str:
+    """The app's two PostgreSQL logins are used in turn: OWNER_a, OWNER_b, OWNER_a, ..."""
+    base, _, slot = in_use.rpartition("_")
+    if base and slot in ("a", "b"):
+        return f"{base}_{'b' if slot == 'a' else 'a'}"
+    return f"{in_use}_a"
+
+
+@dataclass(frozen=True)
+class Secret:
+    """What rotate changes in the vault for one secret (playbooks/vars/rotations.yml says what
+    the fleet does with it): the variables that change together, the first the secret itself,
+    each with its value when the vault has none, and how the new values are made."""
+
+    variables: dict[str, str]
+    new_values: Callable[[dict[str, Any], str | None], dict[str, Any]]
+    # The operator gives the new value (a webhook URL is made by its provider) and no host holds
+    # it: a failed rotation puts the value in use back in the vault.
+    given: bool = False
+
+
+def webhook_url(value: str) -> str:
+    """A webhook URL as the operator gave it, refused with one sentence when it cannot be one."""
+    url = value.strip()
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        raise InvalidInput(
+            "The new webhook URL is not an http(s) URL with a host.",
+            "Give the URL the provider made, e.g. https://hooks.slack.com/services/...",
+        )
+    if any(character in string.whitespace or not character.isprintable() for character in url):
+        raise InvalidInput(
+            "The new webhook URL holds spaces or control characters.",
+            "Give the URL alone, on one line.",
+        )
+    return url
+
+
+SECRETS = {
+    "redis-password": Secret({"vault_redis_password": ""}, lambda in_use, given: {
+        "vault_redis_password": _token(in_use, given)}),
+    "postgresql-password": Secret(
+        {"vault_postgresql_app_password": "", "vault_postgresql_app_login": DATABASE_OWNER},
+        lambda in_use, given: {
+            "vault_postgresql_app_password": _token(in_use, given),
+            "vault_postgresql_app_login": _next_login(in_use["vault_postgresql_app_login"]),
+        },
+    ),
+    "webhook-url": Secret(
+        {"vault_notify_webhook_url": ""},
+        lambda in_use, given: {"vault_notify_webhook_url": webhook_url(given or "")},
+        given=True,
+    ),
+}  # fmt: skip
 
 
 @dataclass(frozen=True)
 class Rotation:
     environment: Environment
     secret: str
-    variable: str
-    playbook: str
     vault: Path
     # A rotation that failed or was interrupted is finished, not started again.
     resumed: bool
@@ -55,20 +119,34 @@ def _password(environment: Environment) -> Path:
     return password
 
 
-def begin(environment: Environment, secret: str) -> Rotation:
-    """Write the new value to the vault beside the one in use (or find a rotation under way)."""
-    variable, playbook = SECRETS[secret]
+def check_given(secret: str, given: str | None) -> str | None:
+    """The value the operator gave, checked before anything is written (None when rotate makes
+    the new value itself)."""
+    if not SECRETS[secret].given:
+        return None
+    return webhook_url(given or "")
+
+
+def begin(environment: Environment, secret: str, given: str | None = None) -> Rotation:
+    """Write the new values to the vault beside the ones in use (or find a rotation under way:
+    a new webhook URL given then replaces the one it was moving to)."""
+    spec = SECRETS[secret]
     vault = environment.inventory.joinpath(*VAULT_FILE)
     password = _password(environment)
     variables = read_vault(vault, password)
-    if variable not in variables:
-        raise InvalidInput(f"{vault} has no {variable}.", "Add it (vault.yml.example lists it).")
-    resumed = bool(variables.get(variable + PREVIOUS))
+    first = next(iter(spec.variables))
+    if first not in variables and not spec.given:
+        raise InvalidInput(f"{vault} has no {first}.", "Add it (vault.yml.example lists it).")
+    resumed = first + PREVIOUS in variables
+    if resumed and given is None:
+        return Rotation(environment, secret, vault, resumed)
+    in_use = {name: variables.get(name, default) for name, default in spec.variables.items()}
+    new = spec.new_values(in_use, given)
     if not resumed:
-        variables[variable + PREVIOUS] = variables[variable]
-        variables[variable] = secrets.token_urlsafe(32)
-        write_vault(vault, password, variables)
-    return Rotation(environment, secret, variable, playbook, vault, resumed)
+        variables.update({name + PREVIOUS: value for name, value in in_use.items()})
+    variables.update(new)
+    write_vault(vault, password, variables)
+    return Rotation(environment, secret, vault, resumed)
 
 
 def rotate(
@@ -76,10 +154,11 @@ def rotate(
 ) -> RunResult:
     return run_playbook(
         rotation.environment.playbook_run(
-            rotation.playbook,
+            "rotate.yml",
             extravars={
                 "voicenote_lock_wait": lock_wait,
                 "voicenote_env_name": rotation.environment.name,
+                "voicenote_rotate_secret": rotation.secret,
             },
             interruptible=True,
         ),
@@ -88,8 +167,29 @@ def rotate(
 
 
 def finish(rotation: Rotation) -> None:
-    """The old value is revoked everywhere: the vault keeps only the new one."""
+    """The old values are revoked everywhere: the vault keeps only the new ones."""
     password = _password(rotation.environment)
     variables = read_vault(rotation.vault, password)
-    variables.pop(rotation.variable + PREVIOUS, None)
+    for name in SECRETS[rotation.secret].variables:
+        variables.pop(name + PREVIOUS, None)
     write_vault(rotation.vault, password, variables)
+
+
+def abandon(rotation: Rotation) -> None:
+    """A rotation that changed no host (its accept phase failed before any): the vault gets the
+    values in use back, as if it never started."""
+    password = _password(rotation.environment)
+    variables = read_vault(rotation.vault, password)
+    for name in SECRETS[rotation.secret].variables:
+        if name + PREVIOUS in variables:
+            variables[name] = variables.pop(name + PREVIOUS)
+    write_vault(rotation.vault, password, variables)
+
+
+def unfinished(variables: dict[str, Any]) -> list[str]:
+    """The secrets whose rotation the vault shows under way."""
+    return [
+        secret
+        for secret, spec in SECRETS.items()
+        if next(iter(spec.variables)) + PREVIOUS in variables
+    ]
