@@ -11,12 +11,18 @@ import time
 import pytest
 
 from tests.conftest import PROJECT, lab_name, run_cli, run_make
-from tests.integration.labs import lab_status
+from tests.integration.labs import background_load, lab_status, on_host
+from voicenote_ops.load import generator
 
 pytestmark = pytest.mark.integration
 
 LAB = lab_name("make")
 LAB_VARIABLES = (f"LAB={LAB}", "TOPOLOGY=single", "HOST=node1", "LAB_IMAGE=packages")
+# Keep-alive connections through the load balancer with long requests in flight; the block's
+# end stops it.
+KEEP_ALIVE = generator.LoadPlan(
+    rate=40, requests=20_000, duration=500, long_requests=2, long_seconds=5, connections=16
+)
 
 
 def make(target: str, *variables: str):
@@ -69,6 +75,25 @@ def test_make_restart_ping_and_health(lab):
 def test_the_log_targets_follow_the_host(lab, target):
     lines = first_lines(target, wanted=3)
     assert len(lines) >= 3 and all(lines), lines
+
+
+def test_a_switch_on_one_host_keeps_every_keep_alive_connection(lab, release_bundle):
+    """The single topology's one host is also its load balancer: the deploy's switch reloads the
+    app site's own nginx, never the one clients keep connections to, so a client that reuses
+    its connections without retrying sees no error."""
+    with background_load(LAB, KEEP_ALIVE, stop_at_exit=True) as load:
+        deployed = run_cli("deploy", LAB, "--version", "1.1.0", "--artifact",
+                           str(release_bundle("1.1.0")), "--yes")  # fmt: skip
+    assert deployed.returncode == 0, deployed.stderr[-2000:]
+    summary = load.summary
+    assert summary["non_2xx"] == 0 and summary["socket_errors"] == 0, summary
+    assert set(summary["versions"]) == {"1.0.0", "1.1.0"}, summary["versions"]
+    # Two nginx: the app site's own holds the app port, Debian's the load balancer's.
+    app_site, load_balancer = on_host(LAB, "node1", "systemctl", "show", "--value", "-p",
+        "MainPID", "nginx-voicenote-app.service", "nginx.service").split()  # fmt: skip
+    for port, owner in ((8080, app_site), (443, load_balancer)):
+        listening = on_host(LAB, "node1", "ss", "-Hltnp", f"sport = :{port}")
+        assert f"pid={owner}," in listening, (port, owner, listening)
 
 
 def test_make_down_removes_the_lab(lab):
