@@ -13,7 +13,7 @@ import secrets
 import string
 import urllib.parse
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -46,10 +46,12 @@ def _next_login(in_use: str) -> str:
 class Secret:
     """What rotate changes in the vault for one secret (playbooks/vars/rotations.yml says what
     the fleet does with it): the variables that change together, the first the secret itself,
-    each with its value when the vault has none, and how the new values are made."""
+    and how their new values are made from the ones in use."""
 
-    variables: dict[str, str]
+    variables: tuple[str, ...]
     new_values: Callable[[dict[str, Any], str | None], dict[str, Any]]
+    # A variable's value in use when the vault has none.
+    defaults: dict[str, str] = field(default_factory=dict)
     # The operator gives the new value (a webhook URL is made by its provider) and no host holds
     # it: a failed rotation puts the value in use back in the vault.
     given: bool = False
@@ -73,21 +75,24 @@ def webhook_url(value: str) -> str:
 
 
 SECRETS = {
-    "redis-password": Secret({"vault_redis_password": ""}, lambda in_use, given: {
-        "vault_redis_password": _token(in_use, given)}),
+    "redis-password": Secret(
+        ("vault_redis_password",),
+        lambda in_use, given: {"vault_redis_password": _token(in_use, given)},
+    ),
     "postgresql-password": Secret(
-        {"vault_postgresql_app_password": "", "vault_postgresql_app_login": DATABASE_OWNER},
+        ("vault_postgresql_app_password", "vault_postgresql_app_login"),
         lambda in_use, given: {
             "vault_postgresql_app_password": _token(in_use, given),
             "vault_postgresql_app_login": _next_login(in_use["vault_postgresql_app_login"]),
         },
+        defaults={"vault_postgresql_app_login": DATABASE_OWNER},
     ),
     "webhook-url": Secret(
-        {"vault_notify_webhook_url": ""},
+        ("vault_notify_webhook_url",),
         lambda in_use, given: {"vault_notify_webhook_url": webhook_url(given or "")},
         given=True,
     ),
-}  # fmt: skip
+}
 
 
 @dataclass(frozen=True)
@@ -134,13 +139,13 @@ def begin(environment: Environment, secret: str, given: str | None = None) -> Ro
     vault = environment.inventory.joinpath(*VAULT_FILE)
     password = _password(environment)
     variables = read_vault(vault, password)
-    first = next(iter(spec.variables))
+    first = spec.variables[0]
     if first not in variables and not spec.given:
         raise InvalidInput(f"{vault} has no {first}.", "Add it (vault.yml.example lists it).")
     resumed = first + PREVIOUS in variables
     if resumed and given is None:
         return Rotation(environment, secret, vault, resumed)
-    in_use = {name: variables.get(name, default) for name, default in spec.variables.items()}
+    in_use = {name: variables.get(name, spec.defaults.get(name, "")) for name in spec.variables}
     new = spec.new_values(in_use, given)
     if not resumed:
         variables.update({name + PREVIOUS: value for name, value in in_use.items()})
@@ -188,8 +193,4 @@ def abandon(rotation: Rotation) -> None:
 
 def unfinished(variables: dict[str, Any]) -> list[str]:
     """The secrets whose rotation the vault shows under way."""
-    return [
-        secret
-        for secret, spec in SECRETS.items()
-        if next(iter(spec.variables)) + PREVIOUS in variables
-    ]
+    return [secret for secret, spec in SECRETS.items() if spec.variables[0] + PREVIOUS in variables]
