@@ -5,8 +5,8 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
+from voicenote_ops import rules
 from voicenote_ops.bundle.contents import MANIFEST_NAME as MANIFEST_NAME
-from voicenote_ops.bundle.version import RELEASE_VERSION
 
 Sha256 = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
 
@@ -49,7 +49,7 @@ class Manifest(Strict):
     @field_validator("version")
     @classmethod
     def _release_version(cls, version: str) -> str:
-        if not RELEASE_VERSION.fullmatch(version):
+        if not rules.release_version().match(version):
             raise ValueError("must be X.Y.Z or X.Y.Z-rc.N")
         return version
 

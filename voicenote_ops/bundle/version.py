@@ -1,16 +1,14 @@
-"""Release versions: X.Y.Z or X.Y.Z-rc.N, and their PEP 440 spelling inside wheels."""
+"""Release versions: X.Y.Z or X.Y.Z-rc.N (the playbooks' pattern, voicenote_ops/rules.py), and
+their PEP 440 spelling inside wheels."""
 
 import re
 
+from voicenote_ops import rules
 from voicenote_ops.errors import InvalidInput
-
-RELEASE_VERSION = re.compile(
-    r"(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)(?:-rc\.([1-9][0-9]*))?"
-)
 
 
 def _parse(version: str) -> re.Match[str]:
-    match = RELEASE_VERSION.fullmatch(version)
+    match = rules.release_version().match(version)
     if match is None:
         raise InvalidInput(
             f"Version {version!r} is not of the form X.Y.Z or X.Y.Z-rc.N.",
@@ -27,5 +25,5 @@ def check_release_version(version: str) -> str:
 def package_version(version: str) -> str:
     """The PEP 440 form pip and the wheel's metadata use: 1.2.0-rc.1 becomes 1.2.0rc1."""
     match = _parse(version)
-    release = ".".join(match.group(1, 2, 3))
-    return f"{release}rc{match.group(4)}" if match.group(4) else release
+    release = ".".join(match.group("major", "minor", "patch"))
+    return f"{release}rc{match['rc']}" if match["rc"] else release

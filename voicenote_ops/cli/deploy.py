@@ -5,6 +5,7 @@ from pathlib import Path
 
 import typer
 
+from voicenote_ops import rules
 from voicenote_ops.cli.inspect import table
 from voicenote_ops.cli.output import console, print_json, show_output
 from voicenote_ops.cli.progress import live_progress
@@ -14,8 +15,6 @@ from voicenote_ops.services import deploy as service
 from voicenote_ops.services import plan, requests
 from voicenote_ops.services.outcome import failure_of
 
-# The longest watch window the playbooks accept (voicenote_watch_seconds, verify.yml).
-MAX_WATCH_SECONDS = 9999
 TAKE_OVER_HELP = (
     "Take the deploy lock from a run that holds it but is dead (the audit trail records whose "
     "lock it was); without it only a re-run of the same CI run may."
@@ -88,10 +87,11 @@ def register(app: typer.Typer) -> None:
         json_output: bool = typer.Option(False, "--json", help="Print one JSON document."),
     ) -> None:
         """Install the release beside the running one, migrate once, switch host by host."""
-        if batch_size < 1 or lock_wait < 0 or not 0 <= (watch or 0) <= MAX_WATCH_SECONDS:
+        longest_watch = rules.watch_seconds_max()
+        if batch_size < 1 or lock_wait < 0 or not 0 <= (watch or 0) <= longest_watch:
             raise InvalidInput(
                 "--batch-size must be at least 1, --lock-wait at least 0 and --watch from 0 to "
-                f"{MAX_WATCH_SECONDS}.",
+                f"{longest_watch}.",
                 "Fix the number.",
             )
         request = dataclasses.replace(

@@ -10,7 +10,6 @@ variables of a plain `ansible-playbook` run, which Ansible never templates (`wri
 """
 
 import os
-import re
 import stat
 import subprocess
 from collections.abc import Callable, Iterable
@@ -18,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from voicenote_ops import rules
 from voicenote_ops.bundle.version import check_release_version
 from voicenote_ops.errors import (
     MACHINE_FIX,
@@ -34,11 +34,6 @@ BRANCH_PREFIX = "refs/heads/"
 TAG_PREFIX = "refs/tags/"
 # Git itself allows longer refs; nothing this project deploys is anywhere near this long.
 MAX_REF_LENGTH = 255
-# Decimal numbers without leading zeros, ASCII digits only (`\d` would also take other scripts').
-_NUMBER = r"(0|[1-9][0-9]*)"
-_RELEASE = rf"{_NUMBER}\.{_NUMBER}\.{_NUMBER}"
-RELEASE_TAG = re.compile(rf"v{_RELEASE}")
-PRE_RELEASE_TAG = re.compile(rf"v{_RELEASE}-rc\.[1-9][0-9]*")
 
 
 @dataclass(frozen=True, order=True)
@@ -60,8 +55,16 @@ NO_RELEASE_YET = Release(0, 0, 0)
 
 def parse_release_tag(tag: str) -> Release | None:
     """`v1.2.3` -> Release(1, 2, 3); anything else (v1.2, v01.2.3, v1.2.3-rc.1) -> None."""
-    match = RELEASE_TAG.fullmatch(tag)
-    return Release(*(int(number) for number in match.groups())) if match else None
+    match = rules.release_tag().match(tag)
+    if match is None or match["rc"]:
+        return None
+    return Release(*(int(number) for number in match.group("major", "minor", "patch")))
+
+
+def is_pre_release_tag(tag: str) -> bool:
+    """`v1.2.3-rc.1`."""
+    match = rules.release_tag().match(tag)
+    return match is not None and match["rc"] is not None
 
 
 def parse_release(version: str) -> Release:
@@ -143,7 +146,7 @@ def _resolve_tag(tag: str) -> Resolution:
     release = parse_release_tag(tag)
     if release is not None:
         return Resolution(PROD, str(release), f"Release tag {tag} deploys {PROD}.")
-    if PRE_RELEASE_TAG.fullmatch(tag):
+    if is_pre_release_tag(tag):
         return _no_deploy(
             f"Pre-release tag {tag} deploys nothing: staging deploys from the staging branch, "
             "prod from release tags vX.Y.Z."
