@@ -1,7 +1,7 @@
 """Provision on a serving fleet, the heavy tier (`-m load`): a change the app fails on, put back
 under load; Ctrl-C in the restart phase and a rerun that converges; a provision waiting for a
-deploy's lock; the single topology's restart, where the idle color carries the live release.
-(.ci/run has one case per class: tests/integration/test_provision.py, test_guards.py and
+deploy's lock; the single topology's restart, where the idle color carries the live release;
+a PostgreSQL password rotation stopped with Ctrl-C and finished by a rerun. (.ci/run has one case per class: tests/integration/test_provision.py, test_guards.py and
 test_failures.py.)"""
 
 import json
@@ -15,8 +15,10 @@ import pytest
 
 from tests.conftest import PROJECT, lab_name, run_cli
 from tests.integration.labs import background_load, deploy_releases, lab_up, on_host
+from voicenote_ops.environments import LAB_VAULT_PASSWORD
 from voicenote_ops.errors import ExitCode
 from voicenote_ops.load import generator
+from voicenote_ops.vault import read_vault
 
 pytestmark = pytest.mark.load
 
@@ -26,6 +28,8 @@ LOAD = generator.LoadPlan(
 )
 COLOR_FILES = "/opt/voicenote/shared/color-blue.env /opt/voicenote/shared/color-green.env"
 UNIT = "/etc/systemd/system/voicenote@.service"
+# The lab's test-only vault password.
+VAULT_PASSWORD = PROJECT / LAB_VAULT_PASSWORD
 
 
 def group_var(lab: str, text: str) -> None:
@@ -79,20 +83,27 @@ def test_a_change_the_app_fails_on_is_put_back_everywhere_without_a_failed_reque
     assert all(not colors for colors in restarts(again).values()), restarts(again)
 
 
-def test_ctrl_c_in_the_restart_phase_stops_consistent_and_a_rerun_converges(prod_lab):
-    group_var(PROD, "appunit_stop_timeout: 47\n")
+def interrupted_at(phase: str, *args: str) -> tuple[int, str]:
+    """`voicenote-ops ARGS` stopped with Ctrl-C (SIGINT to its process group, as a terminal sends
+    it) once it enters `phase`: its exit code and what it printed on stderr."""
     running = subprocess.Popen(
-        [sys.executable, "-m", "voicenote_ops", "provision", PROD, "--yes", "--json"],
+        [sys.executable, "-m", "voicenote_ops", *args],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=PROJECT,
         start_new_session=True,
     )  # fmt: skip
     assert running.stderr is not None
     for line in running.stderr:
-        if "] restart: " in line:
+        if f"] {phase}: " in line:
             break
     os.killpg(running.pid, signal.SIGINT)
     _, err = running.communicate(timeout=900)
-    assert running.returncode == ExitCode.CONTAINED, err[-3000:]
+    return running.returncode, err
+
+
+def test_ctrl_c_in_the_restart_phase_stops_consistent_and_a_rerun_converges(prod_lab):
+    group_var(PROD, "appunit_stop_timeout: 47\n")
+    code, err = interrupted_at("restart", "provision", PROD, "--yes", "--json")
+    assert code == ExitCode.CONTAINED, err[-3000:]
     assert "stopped as asked" in err, err[-3000:]
     # Each host runs what is on its disk: either rolled onto 47 s, or its files put back.
     for host in ("app1", "app2"):
@@ -175,3 +186,29 @@ def test_server_settings_apply_online_and_a_restart_needs_the_flag(prod_lab):
     assert allowed.returncode == 0, allowed.stderr[-2000:]
     assert "max_connections = 120" in on_host(PROD, "db1", "cat", startup)
     group_var(PROD, "")
+
+
+def test_a_postgresql_rotation_stopped_in_its_restart_is_finished_by_a_rerun(single_lab):
+    """Ctrl-C while the colors roll onto the new login: both logins stay valid, provision waits
+    for the rotation, and rotate run again finishes it; no request fails meanwhile."""
+    vault = Path(os.environ["VOICENOTE_OPS_STATE"]) / "labs" / SINGLE / "inventory" / "group_vars"
+    vault = vault / "all" / "vault.yml"
+    before = read_vault(vault, VAULT_PASSWORD)
+    with background_load(SINGLE, LOAD, stop_at_exit=True) as load:
+        code, err = interrupted_at("restart", "rotate", SINGLE, "postgresql-password", "--yes")
+        assert code == ExitCode.CONTAINED, err[-3000:]
+        during = read_vault(vault, VAULT_PASSWORD)
+        assert (
+            during["vault_postgresql_app_password_previous"]
+            == (before["vault_postgresql_app_password"])
+        )
+        refused = provision(SINGLE)
+        assert refused.returncode == ExitCode.INVALID, refused.stderr[-2000:]
+        again = run_cli("rotate", SINGLE, "postgresql-password", "--yes", "--json", timeout=900)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert json.loads(again.stdout)["resumed"] is True
+    after = read_vault(vault, VAULT_PASSWORD)
+    assert after["vault_postgresql_app_password"] == during["vault_postgresql_app_password"]
+    assert not [name for name in after if name.endswith("_previous")], sorted(after)
+    assert load.summary["non_2xx"] == 0 and load.summary["socket_errors"] == 0, load.summary
+    assert run_cli("health", SINGLE).returncode == 0

@@ -38,7 +38,12 @@ REQUESTS = {
     "negative lock wait": (
         ["deploy", "prod", "--version", "1.2.0", "--lock-wait", "-1"],
         "deploy.yml", {"voicenote_version": "1.2.0", "voicenote_lock_wait": -1},
-        "--lock-wait at least 0", "voicenote_lock_wait must be whole seconds from 0",
+        "--lock-wait must be at least 0", "voicenote_lock_wait must be whole seconds from 0",
+    ),
+    "negative lock wait on a rollback": (
+        ["rollback", "prod", "--lock-wait", "-1"],
+        "rollback.yml", {"voicenote_lock_wait": -1},
+        "--lock-wait must be at least 0", "voicenote_lock_wait must be whole seconds from 0",
     ),
     "watch beyond 9999 s": (
         ["deploy", "prod", "--version", "1.2.0", "--watch", "10000"],

@@ -7,6 +7,7 @@ import typer
 
 from voicenote_ops import rules
 from voicenote_ops.cli.inspect import table
+from voicenote_ops.cli.options import LOCK_WAIT, TAKE_OVER
 from voicenote_ops.cli.output import console, print_json, show_output
 from voicenote_ops.cli.progress import live_progress
 from voicenote_ops.cli.summary import show_fleet_if_interrupted, show_run
@@ -14,16 +15,6 @@ from voicenote_ops.errors import InvalidInput
 from voicenote_ops.services import deploy as service
 from voicenote_ops.services import plan, requests
 from voicenote_ops.services.outcome import failure_of
-
-TAKE_OVER_HELP = (
-    "Take the deploy lock from a run that holds it but is dead (the audit trail records whose "
-    "lock it was); without it only a re-run of the same CI run may."
-)
-# The lock options of every command that checks --lock-wait itself (deploy, provision).
-LOCK_WAIT = typer.Option(
-    0, "--lock-wait", help="Seconds to wait for the deploy lock (default: refuse at once)."
-)
-TAKE_OVER = typer.Option(False, "--take-over", help=TAKE_OVER_HELP)
 
 
 def show_plan(request: service.DeployRequest, json_output: bool) -> None:
@@ -87,11 +78,11 @@ def register(app: typer.Typer) -> None:
         json_output: bool = typer.Option(False, "--json", help="Print one JSON document."),
     ) -> None:
         """Install the release beside the running one, migrate once, switch host by host."""
+        requests.check_lock_wait(lock_wait)
         longest_watch = rules.watch_seconds_max()
-        if batch_size < 1 or lock_wait < 0 or not 0 <= (watch or 0) <= longest_watch:
+        if batch_size < 1 or not 0 <= (watch or 0) <= longest_watch:
             raise InvalidInput(
-                "--batch-size must be at least 1, --lock-wait at least 0 and --watch from 0 to "
-                f"{longest_watch}.",
+                f"--batch-size must be at least 1 and --watch from 0 to {longest_watch}.",
                 "Fix the number.",
             )
         request = dataclasses.replace(

@@ -5,7 +5,7 @@ import sys
 import typer
 from rich.table import Table
 
-from voicenote_ops.cli.deploy import LOCK_WAIT, TAKE_OVER
+from voicenote_ops.cli.options import LOCK_WAIT, TAKE_OVER
 from voicenote_ops.cli.output import console, print_json
 from voicenote_ops.cli.progress import live_progress
 from voicenote_ops.cli.summary import show_fleet_if_interrupted

@@ -2,7 +2,7 @@
 
 import typer
 
-from voicenote_ops.cli.deploy import TAKE_OVER_HELP
+from voicenote_ops.cli.options import LOCK_WAIT, TAKE_OVER
 from voicenote_ops.cli.output import console, print_json
 from voicenote_ops.cli.progress import live_progress
 from voicenote_ops.cli.summary import show_fleet_if_interrupted, show_run
@@ -16,9 +16,7 @@ def register(app: typer.Typer) -> None:
     def rollback(
         environment: str = typer.Argument(..., help="dev, staging, prod, or a lab's name."),
         to: str = typer.Option(None, "--to", help="A kept release (default: the previous one)."),
-        lock_wait: int = typer.Option(
-            0, "--lock-wait", min=0, help="Seconds to wait for the deploy lock."
-        ),
+        lock_wait: int = LOCK_WAIT,
         downgrade: bool = typer.Option(
             False,
             "--downgrade",
@@ -29,11 +27,12 @@ def register(app: typer.Typer) -> None:
             "--stop-previous",
             help="Stop the color rolled away from once the switch is verified.",
         ),
-        take_over: bool = typer.Option(False, "--take-over", help=TAKE_OVER_HELP),
+        take_over: bool = TAKE_OVER,
         yes: bool = typer.Option(False, "--yes", help="Do not ask for confirmation."),
         json_output: bool = typer.Option(False, "--json", help="Print one JSON document."),
     ) -> None:
         """Serve the previous release again: only a switch while its color still runs."""
+        requests.check_lock_wait(lock_wait)
         env, target = service.prepare(environment, to)
         requests.consent(
             env, f"Roll back to {target or 'the previous release'}", yes, typer.confirm

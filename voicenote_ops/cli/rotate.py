@@ -4,6 +4,7 @@ import sys
 
 import typer
 
+from voicenote_ops.cli.options import LOCK_WAIT
 from voicenote_ops.cli.output import console, print_json
 from voicenote_ops.cli.progress import live_progress
 from voicenote_ops.cli.summary import show_fleet_if_interrupted, show_run
@@ -30,14 +31,13 @@ def register(app: typer.Typer) -> None:
         secret: str = typer.Argument(
             ..., help=f"One of: {', '.join(service.SECRETS)} (the URL is read from stdin)."
         ),
-        lock_wait: int = typer.Option(
-            0, "--lock-wait", min=0, help="Seconds to wait for the deploy lock."
-        ),
+        lock_wait: int = LOCK_WAIT,
         yes: bool = typer.Option(False, "--yes", help="Do not ask for confirmation."),
         json_output: bool = typer.Option(False, "--json", help="Print one JSON document."),
     ) -> None:
         """A new secret: the server takes it beside the old one, the app rolls onto it host by
         host, the old one is revoked; the environment's vault gets the new value."""
+        requests.check_lock_wait(lock_wait)
         env, secret = service.prepare(environment, secret)
         given = service.check_given(secret, _given(secret))
         requests.consent(env, f"Rotate {secret}", yes, typer.confirm)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from voicenote_ops.environments import VAULT_PASSWORD_FILE_ENV, Environment, Kind
 from voicenote_ops.errors import ContainedFailure, InvalidInput, NeedsAttention, OpsError
 from voicenote_ops.runner import PlaybookRun, Progress, RunResult, run_playbook
+from voicenote_ops.services import requests
 from voicenote_ops.services.outcome import CHECKS, GUARDS, failure_of, phase
 
 PLAYBOOK = "provision.yml"
@@ -37,8 +38,7 @@ def provision_request(
     allow_server_restart: bool = False,
 ) -> PlaybookRun:
     """The run for an environment, after checking its secrets can be opened (no host touched)."""
-    if lock_wait < 0:
-        raise InvalidInput("--lock-wait must be at least 0.", "Fix the number.")
+    requests.check_lock_wait(lock_wait)
     password_file = environment.vault_password_file
     if password_file is None:
         raise InvalidInput(

@@ -116,6 +116,13 @@ def bundle(environment: Environment, version: str, artifact: Path | None) -> tup
     return resolved, manifest
 
 
+def check_lock_wait(seconds: int) -> int:
+    """--lock-wait of every command that takes the deploy lock: whole seconds from 0."""
+    if seconds < 0:
+        raise InvalidInput("--lock-wait must be at least 0.", "Fix the number.")
+    return seconds
+
+
 def consent(environment: Environment, action: str, yes: bool, ask: Callable[[str], bool]) -> None:
     """prod, and a lab like prod, ask before changing anything, unless --yes."""
     if environment.rules != PROD or yes:
