@@ -1,8 +1,8 @@
 """Provision on a serving fleet, the heavy tier (`-m load`): a change the app fails on, put back
 under load; Ctrl-C in the restart phase and a rerun that converges; a provision waiting for a
 deploy's lock; the single topology's restart, where the idle color carries the live release;
-a PostgreSQL password rotation stopped with Ctrl-C and finished by a rerun. (.ci/run has one case per class: tests/integration/test_provision.py, test_guards.py and
-test_failures.py.)"""
+a PostgreSQL password rotation stopped with Ctrl-C and finished by a rerun. (.ci/run has one
+case per class: tests/integration/test_provision.py, test_guards.py and test_failures.py.)"""
 
 import json
 import os
