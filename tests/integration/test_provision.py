@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import PROJECT, lab_name, run_cli
+from tests.integration.deploys import LEASE
 from tests.integration.labs import (
     background_load,
     deploy_releases,
@@ -204,6 +205,25 @@ def test_a_provision_is_refused_while_a_rotation_is_unfinished(lab):
         write_vault(vault, VAULT_PASSWORD, variables)
     assert refused.returncode == ExitCode.INVALID, refused.stderr[-2000:]
     assert "vault_redis_password_previous" in refused.stderr and "rotate" in refused.stderr
+
+
+def test_a_rotation_refused_by_the_lock_leaves_the_vault_as_it_was(lab):
+    """Another run holds the deploy lock: rotate is refused (exit 3) naming it, no host changed,
+    and the vault keeps only the values in use, so provision is not held up."""
+    vault = group_vars() / "vault.yml"
+    before = read_vault(vault, VAULT_PASSWORD)
+    ghost = {"id": "0123456789abcdef", "holder": "ghost", "run": "9", "operation": "deploy",
+             "version": "9.9.9", "acquired_at": "x", "renewed_at": "x",
+             "expires_at": "2100-01-01T00:00:00Z", "expires_epoch": 4102444800}  # fmt: skip
+    on_host(LAB, "db1", "sh", "-c", f"echo '{json.dumps(ghost)}' > {LEASE}")
+    try:
+        refused = run_cli("rotate", LAB, "redis-password", "--yes")
+    finally:
+        on_host(LAB, "db1", "rm", "-f", LEASE)
+    assert refused.returncode == ExitCode.REFUSED, refused.stderr[-2000:]
+    assert "ghost" in refused.stderr
+    assert read_vault(vault, VAULT_PASSWORD) == before
+    assert redis_answers(before["vault_redis_password"]) == "PONG"
 
 
 def test_a_webhook_rotation_checks_the_new_url_and_keeps_the_old_one_when_it_fails(lab):

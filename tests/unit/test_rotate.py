@@ -5,7 +5,7 @@ replaced by a file of its own."""
 import pytest
 
 from voicenote_ops.environments import Environment, Kind
-from voicenote_ops.errors import InvalidInput
+from voicenote_ops.errors import ContainedFailure, GuardRefused, InvalidInput
 from voicenote_ops.services import rotate
 from voicenote_ops.vault import read_vault, write_vault
 
@@ -116,3 +116,17 @@ def test_a_failed_webhook_rotation_puts_the_url_in_use_back(lab):
     after = read_vault(again.vault, password)
     assert after["vault_notify_webhook_url"] == "https://one.example.test/hook"
     assert rotate.unfinished(after) == []
+
+
+def test_only_a_rotation_that_never_reached_a_host_is_undone(lab):
+    """Refused before any host (a bad request, the lock held by another run): the vault gets the
+    values in use back. Failed later, or finishing one under way: both values stay, for a rerun."""
+    environment, _, _ = lab
+    started = rotate.begin(environment, "redis-password")
+    refused = [InvalidInput("bad", "fix"), GuardRefused("held", "wait")]
+    assert all(rotate.never_started(started, None, error) for error in refused)
+    assert not rotate.never_started(started, None, ContainedFailure("switched back", "again"))
+    resumed = rotate.begin(environment, "redis-password")
+    assert resumed.resumed and not rotate.never_started(resumed, None, refused[1])
+    # No host holds a webhook URL: whatever failed, the URL in use goes back.
+    assert rotate.never_started(resumed, "https://hooks.example.test/x", ContainedFailure("x", "y"))

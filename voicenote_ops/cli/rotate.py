@@ -54,9 +54,9 @@ def register(app: typer.Typer) -> None:
         show_fleet_if_interrupted(env, result)
         error = failure_of(f"The rotation of {secret}", result)
         if error:
-            if given is not None:
+            if service.never_started(rotation, given, error):
                 service.abandon(rotation)
-                kept = f"The vault ({rotation.vault}) keeps the value in use; no host holds it."
+                kept = f"The vault ({rotation.vault}) keeps the value in use."
             else:
                 kept = (
                     f"The vault ({rotation.vault}) holds the new value and the one in use: run "

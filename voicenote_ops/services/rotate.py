@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from voicenote_ops.environments import Environment
-from voicenote_ops.errors import InvalidInput
+from voicenote_ops.errors import GuardRefused, InvalidInput, OpsError
 from voicenote_ops.runner import Progress, RunResult, run_playbook
 from voicenote_ops.services.requests import environment_with_vault
 from voicenote_ops.vault import read_vault, write_vault
@@ -178,6 +178,14 @@ def finish(rotation: Rotation) -> None:
     for name in SECRETS[rotation.secret].variables:
         variables.pop(name + PREVIOUS, None)
     write_vault(rotation.vault, password, variables)
+
+
+def never_started(rotation: Rotation, given: str | None, error: OpsError) -> bool:
+    """Whether a failed rotation left every host as it was: refused before any host (a bad
+    request, the deploy lock held by another run) when it was not finishing one under way, or
+    a value no host holds (a webhook URL)."""
+    refused = isinstance(error, InvalidInput | GuardRefused) and not rotation.resumed
+    return refused or given is not None
 
 
 def abandon(rotation: Rotation) -> None:
