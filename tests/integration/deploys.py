@@ -88,6 +88,12 @@ def assert_fleet_serves(version: str, schema: list[str]) -> None:
 
 # The lock host's files: the lease and the audit trail.
 LEASE = "/var/lib/voicenote/deploy.lock"
+# A lease left by a holder that never comes back (it would expire in 2100).
+GHOST = {
+    "id": "0123456789abcdef", "holder": "ghost", "run": "9", "operation": "deploy",
+    "version": "9.9.9", "acquired_at": "x", "renewed_at": "x", "expires_at": "2100-01-01T00:00:00Z",
+    "expires_epoch": 4102444800,
+}  # fmt: skip
 AUDIT = "/var/lib/voicenote/audit.jsonl"
 
 

@@ -13,6 +13,7 @@ import pytest
 from tests.conftest import run_cli
 from tests.integration.deploys import (
     DEPLOY_LAB,
+    GHOST,
     LEASE,
     as_ci_run,
     deploy,
@@ -31,12 +32,6 @@ pytestmark = [pytest.mark.integration, pytest.mark.security]
 
 # A process outside CI: its holder is the real uid's account@host, which takes no live lease.
 OPERATOR = as_ci_run("")
-# A lease left by a holder that never comes back (it would expire in 2100).
-GHOST = {
-    "id": "0123456789abcdef", "holder": "ghost", "run": "9", "operation": "deploy",
-    "version": "9.9.9", "acquired_at": "x", "renewed_at": "x", "expires_at": "2100-01-01T00:00:00Z",
-    "expires_epoch": 4102444800,
-}  # fmt: skip
 
 
 @pytest.fixture(scope="module")

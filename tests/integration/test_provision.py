@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import PROJECT, lab_name, run_cli
-from tests.integration.deploys import LEASE
+from tests.integration.deploys import GHOST, LEASE
 from tests.integration.labs import (
     background_load,
     deploy_releases,
@@ -212,10 +212,7 @@ def test_a_rotation_refused_by_the_lock_leaves_the_vault_as_it_was(lab):
     and the vault keeps only the values in use, so provision is not held up."""
     vault = group_vars() / "vault.yml"
     before = read_vault(vault, VAULT_PASSWORD)
-    ghost = {"id": "0123456789abcdef", "holder": "ghost", "run": "9", "operation": "deploy",
-             "version": "9.9.9", "acquired_at": "x", "renewed_at": "x",
-             "expires_at": "2100-01-01T00:00:00Z", "expires_epoch": 4102444800}  # fmt: skip
-    on_host(LAB, "db1", "sh", "-c", f"echo '{json.dumps(ghost)}' > {LEASE}")
+    on_host(LAB, "db1", "sh", "-c", f"echo '{json.dumps(GHOST)}' > {LEASE}")
     try:
         refused = run_cli("rotate", LAB, "redis-password", "--yes")
     finally:

@@ -98,7 +98,6 @@ def test_a_webhook_url_is_checked_before_anything_is_written(lab):
     during = read_vault(rotation.vault, password)
     assert during["vault_notify_webhook_url"] == url
     assert during["vault_notify_webhook_url_previous"] == ""
-    assert rotate.unfinished(during) == ["webhook-url"]
 
 
 def test_a_failed_webhook_rotation_puts_the_url_in_use_back(lab):
@@ -115,7 +114,7 @@ def test_a_failed_webhook_rotation_puts_the_url_in_use_back(lab):
     rotate.abandon(again)
     after = read_vault(again.vault, password)
     assert after["vault_notify_webhook_url"] == "https://one.example.test/hook"
-    assert rotate.unfinished(after) == []
+    assert "vault_notify_webhook_url_previous" not in after
 
 
 def test_only_a_rotation_that_never_reached_a_host_is_undone(lab):

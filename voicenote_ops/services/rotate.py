@@ -30,7 +30,7 @@ PREVIOUS = "_previous"
 DATABASE_OWNER = "voicenote"
 
 
-def _token(_in_use: dict[str, Any], _given: str | None) -> str:
+def _token() -> str:
     return secrets.token_urlsafe(32)
 
 
@@ -77,12 +77,12 @@ def webhook_url(value: str) -> str:
 SECRETS = {
     "redis-password": Secret(
         ("vault_redis_password",),
-        lambda in_use, given: {"vault_redis_password": _token(in_use, given)},
+        lambda in_use, given: {"vault_redis_password": _token()},
     ),
     "postgresql-password": Secret(
         ("vault_postgresql_app_password", "vault_postgresql_app_login"),
         lambda in_use, given: {
-            "vault_postgresql_app_password": _token(in_use, given),
+            "vault_postgresql_app_password": _token(),
             "vault_postgresql_app_login": _next_login(in_use["vault_postgresql_app_login"]),
         },
         defaults={"vault_postgresql_app_login": DATABASE_OWNER},
@@ -197,8 +197,3 @@ def abandon(rotation: Rotation) -> None:
         if name + PREVIOUS in variables:
             variables[name] = variables.pop(name + PREVIOUS)
     write_vault(rotation.vault, password, variables)
-
-
-def unfinished(variables: dict[str, Any]) -> list[str]:
-    """The secrets whose rotation the vault shows under way."""
-    return [secret for secret, spec in SECRETS.items() if spec.variables[0] + PREVIOUS in variables]
