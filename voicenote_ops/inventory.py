@@ -10,6 +10,8 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from voicenote_ops.errors import InvalidInput
 
 REQUIRED_GROUPS = ("lb", "app", "db")
+# The optional group whose hosts run Prometheus and Alertmanager (docs/monitoring.md).
+MONITORING_GROUP = "monitoring"
 
 
 class Group(BaseModel):
@@ -32,6 +34,10 @@ class Inventory(BaseModel):
 
     all: Group
 
+    def hosts_of(self, group: str) -> set[str]:
+        found = (self.all.children or {}).get(group)
+        return found.all_hosts() if found is not None else set()
+
 
 def _where(error: ValidationError) -> str:
     first = error.errors()[0]
@@ -53,10 +59,8 @@ def check_inventory(hosts_file: Path) -> Inventory:
             f"{hosts_file} is not a valid inventory ({_where(error)}).",
             "Keep the layout all: children: lb/app/db: hosts: ...",
         ) from None
-    groups = inventory.all.children or {}
     for name in REQUIRED_GROUPS:
-        group = groups.get(name)
-        if group is None or not group.all_hosts():
+        if not inventory.hosts_of(name):
             raise InvalidInput(
                 f"{hosts_file} has no host in group {name!r}.",
                 f"Add one under all: children: {name}: hosts:.",

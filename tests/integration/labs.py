@@ -71,7 +71,11 @@ def lb_request(lab: str, method: str, path: str, body: dict | None = None) -> tu
         with urllib.request.urlopen(request, timeout=10, context=context) as response:  # noqa: S310
             return response.status, json.loads(response.read() or b"null")
     except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read() or b"null")
+        body = error.read()
+        try:
+            return error.code, json.loads(body or b"null")
+        except ValueError:  # an error page that is not JSON ("Internal Server Error")
+            return error.code, body.decode(errors="replace")
 
 
 def on_host(lab: str, host: str, *command: str) -> str:

@@ -164,6 +164,7 @@ TARGET_RUN_BY = {
     "help": [f"{SANDBOXED}::test_help_describes_every_target"],
     "venv": ["tests/integration/test_venv.py::test_make_venv_installs_the_pinned_set"],
     "install": [".ci/run", "scripts/test.sh"],
+    "promtool": ["scripts/bootstrap.sh"],
     "requirements": [f"{SANDBOXED}::test_requirements_regenerates_the_committed_files"],
     "hooks": [f"{SANDBOXED}::test_hooks_links_the_pre_push_check_into_the_checkout"],
     "up": ["via dev"],

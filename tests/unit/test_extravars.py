@@ -148,7 +148,7 @@ def test_ci_vars_writes_only_what_was_given():
         batch_size=2, stop_previous=True, lock_wait=0, watch_seconds=0, override_promotion="",
         rollback_to="1.0.0", downgrade=True, take_over=True,
         hooks=("before_upload=hooks/{{ x }}.yml", "after_switch=a=b.yml"),
-        allow_server_restart=True,
+        allow_server_restart=True, ignore_alerts="{{ x }} is known",
     )  # fmt: skip
     assert request.variables() == {
         "voicenote_version": "1.1.0", "voicenote_artifact": "dist/{{ x }}.tar.gz",
@@ -158,6 +158,7 @@ def test_ci_vars_writes_only_what_was_given():
         "voicenote_rollback_to": "1.0.0", "voicenote_allow_downgrade": True,
         "voicenote_hooks": {"before_upload": "hooks/{{ x }}.yml", "after_switch": "a=b.yml"},
         "voicenote_allow_server_restart": True,
+        "voicenote_ignore_alerts_reason": "{{ x }} is known",
     }  # fmt: skip
 
 

@@ -9,7 +9,7 @@ from voicenote_ops.errors import InvalidInput
 from voicenote_ops.lab import hosts, image, podman, prereqs
 from voicenote_ops.lab.inventory import HostAddress, hosts_document, link_group_vars
 from voicenote_ops.lab.state import LabFiles
-from voicenote_ops.lab.topology import Topology, hosts_for
+from voicenote_ops.lab.topology import Topology, check_host_memory, hosts_for, memory_bytes
 
 pytestmark = pytest.mark.unit
 
@@ -25,6 +25,18 @@ def test_single_topology_is_one_host_in_every_group():
     assert set(host.groups) == {"lb", "app", "db"}
 
 
+def test_monitoring_adds_one_host_of_its_own_to_either_topology():
+    prod = hosts_for(Topology.PROD, app_hosts=2, monitoring=True)
+    assert [h.name for h in prod] == ["lb1", "app1", "app2", "db1", "mon1"]
+    single = hosts_for(Topology.SINGLE, monitoring=True)
+    assert {h.name: h.groups for h in single} == {
+        "node1": ("lb", "app", "db"),
+        "mon1": ("monitoring",),
+    }
+    assert not single[1].is_lb
+    assert all("monitoring" not in h.groups for h in hosts_for(Topology.PROD))
+
+
 @pytest.mark.parametrize("count", [0, -1, 17])
 def test_app_host_count_is_bounded(count):
     with pytest.raises(InvalidInput):
@@ -33,8 +45,8 @@ def test_app_host_count_is_bounded(count):
 
 def test_hosts_publish_only_on_loopback_and_carry_the_lab_label():
     lb, app = hosts_for(Topology.PROD, app_hosts=1)[:2]
-    lb_argv = hosts.create_argv("t1", lb, "img", "10.89.7.10")
-    app_argv = hosts.create_argv("t1", app, "img", "10.89.7.101")
+    lb_argv = hosts.create_argv("t1", lb, "img", "10.89.7.10", "1536m")
+    app_argv = hosts.create_argv("t1", app, "img", "10.89.7.101", "1536m")
     published = [lb_argv[i + 1] for i, word in enumerate(lb_argv) if word == "--publish"]
     assert published == ["127.0.0.1::22", "127.0.0.1::80", "127.0.0.1::443"]
     assert "127.0.0.1::80" not in app_argv
@@ -43,10 +55,43 @@ def test_hosts_publish_only_on_loopback_and_carry_the_lab_label():
     assert lb_argv[-2:] == ["img", "/sbin/init"]
 
 
+def test_hosts_get_a_memory_limit_with_no_swap_beyond_it():
+    (node,) = hosts_for(Topology.SINGLE)
+    argv = hosts.create_argv("t1", node, "img", "10.89.7.11", "1536m")
+    assert argv[argv.index("--memory") + 1] == "1536m"
+    assert argv[argv.index("--memory-swap") + 1] == "1536m"
+    assert argv.index("--memory") < argv.index("img"), "an option, not the host's command"
+    # Hosts of labs made before limits are made again as they were.
+    assert "--memory" not in hosts.create_argv("t1", node, "img", "10.89.7.11", None)
+
+
+@pytest.mark.parametrize(
+    ("size", "written"), [("1536m", "1536m"), ("2G", "2g"), (" 512M ", "512m")]
+)
+def test_host_memory_sizes_are_taken_as_podman_writes_them(size, written):
+    assert check_host_memory(size) == written
+    assert memory_bytes("2g") == memory_bytes("2048m") == 2 * 1024**3
+
+
+@pytest.mark.parametrize("size", ["", "2 gigs", "1.5g", "-2g", "2t", "x" * 1000, "2g; rm"])
+def test_host_memory_that_is_no_size_is_refused_with_an_example(size):
+    with pytest.raises(InvalidInput, match="is not a size") as refused:
+        check_host_memory(size)
+    assert "1536m" in refused.value.fix
+
+
+@pytest.mark.parametrize("size", ["2", "2k", "255m", "999999g"])
+def test_host_memory_a_host_cannot_live_in_or_the_machine_does_not_have_is_refused(size):
+    with pytest.raises(InvalidInput, match="outside what a lab host can use"):
+        check_host_memory(size)
+
+
 def test_hosts_keep_a_fixed_address_by_name():
-    addresses = [hosts.host_address("10.89.7.0/24", h) for h in ("lb1", "app1", "app8", "db1")]
-    assert addresses == ["10.89.7.10", "10.89.7.101", "10.89.7.108", "10.89.7.20"]
-    assert "--ip" in hosts.create_argv("t1", hosts_for(Topology.SINGLE)[0], "img", "10.0.0.11")
+    names = ("lb1", "app1", "app8", "db1", "mon1")
+    addresses = [hosts.host_address("10.89.7.0/24", h) for h in names]
+    assert addresses == ["10.89.7.10", "10.89.7.101", "10.89.7.108", "10.89.7.20", "10.89.7.30"]
+    node = hosts_for(Topology.SINGLE)[0]
+    assert "--ip" in hosts.create_argv("t1", node, "img", "10.0.0.11", "1536m")
 
 
 def test_inventory_pins_connection_per_host(tmp_path, monkeypatch):
@@ -65,6 +110,26 @@ def test_inventory_pins_connection_per_host(tmp_path, monkeypatch):
     assert "StrictHostKeyChecking=yes" in app1["ansible_ssh_common_args"]
     assert str(lab.known_hosts) in app1["ansible_ssh_common_args"]
     yaml.safe_load(yaml.safe_dump(document))
+
+
+@pytest.mark.parametrize("topology", list(Topology))
+def test_the_monitoring_group_is_there_only_when_the_lab_has_its_host(
+    tmp_path, monkeypatch, topology
+):
+    """Monitoring is on for an inventory with a `monitoring` group (docs/monitoring.md): a lab
+    without mon1 must not list even an empty one."""
+    monkeypatch.setenv("VOICENOTE_OPS_STATE", str(tmp_path))
+
+    def groups(monitoring: bool) -> dict:
+        specs = hosts_for(topology, monitoring=monitoring)
+        addresses = [HostAddress(spec, 40000 + i, f"10.0.0.{i}") for i, spec in enumerate(specs)]
+        return hosts_document(LabFiles("t1"), addresses)["all"]["children"]
+
+    assert list(groups(False)) == ["lb", "app", "db"]
+    watched = groups(True)
+    assert list(watched) == ["lb", "app", "db", "monitoring"]
+    assert list(watched["monitoring"]["hosts"]) == ["mon1"]
+    assert all("mon1" not in watched[group]["hosts"] for group in ("lb", "app", "db"))
 
 
 # prod commits only vault.yml.example; an operator's checkout may hold the encrypted vault.yml.

@@ -24,8 +24,12 @@ def _options(role: Path) -> dict:
 
 
 def _defaults(role: Path) -> dict:
+    """defaults/main.yml, or every file of defaults/main/ (Ansible reads one or the other)."""
     path = role / "defaults" / "main.yml"
-    return (yaml.safe_load(path.read_text()) or {}) if path.is_file() else {}
+    files = [path] if path.is_file() else sorted((role / "defaults" / "main").glob("*.yml"))
+    return {
+        name: value for f in files for name, value in (yaml.safe_load(f.read_text()) or {}).items()
+    }
 
 
 def test_there_are_roles_to_check():

@@ -2,6 +2,7 @@
 
 import importlib.util
 import os
+from datetime import UTC, datetime
 
 import pytest
 
@@ -20,14 +21,15 @@ NEW, OLD = 8002, 8001
 
 
 def line(status=200, port=NEW, seconds="0.010", path="/health", at=SWITCHED + 1):
-    return f"{at:.3f}|{status}|127.0.0.1:{port}|{seconds}|GET {path}\n"
+    return f"{at:.3f}|{status}|127.0.0.1:{port}|{seconds}|green|1.2.0|GET {path}\n"
 
 
 def params(log, **changes):
     return {
         "access_log": str(log), "port": NEW, "since": SWITCHED, "seconds": 5, "interval": 1,
         "max_5xx_percent": 1.0, "max_p95_ms": 2000, "min_requests": 20,
-        "exclude_latency": ["/transcribe"], "ready_url": "", "ready_failures": 3, **changes,
+        "exclude_latency": ["/transcribe"], "ready_url": "", "ready_failures": 3,
+        "alerts_url": "", "alerts_host": "", "alert_severities": ["critical"], **changes,
     }  # fmt: skip
 
 
@@ -53,6 +55,11 @@ def test_parse_takes_the_last_upstream_of_a_retry_and_the_path_without_query():
 @pytest.mark.parametrize("text", ["", "garbage", "x|200|a|b|GET /", "1.0|abc|a|-|GET /"])
 def test_parse_ignores_lines_it_cannot_read(text):
     assert watch_module.parse(text) is None
+
+
+def test_parse_reads_the_color_and_version_format_with_a_bar_in_the_path():
+    parsed = watch_module.parse("1.5|200|127.0.0.1:8002|0.020|green|1.2.0|GET /a|b|c|d\n")
+    assert parsed == (1.5, 200, 8002, 0.02, "/a|b|c|d")
 
 
 def test_a_request_nginx_never_sent_upstream_has_no_port_and_no_time():
@@ -128,3 +135,60 @@ def test_ready_failing_in_a_row_is_a_breach_and_one_pass_resets_the_count(tmp_pa
 def test_a_missing_log_is_no_traffic(tmp_path):
     result = watch_module.watch(params(tmp_path / "absent.log", seconds=0))
     assert (result["breach"], result["requests"]) == ("", 0)
+
+
+# The alerts that start on the switched host (docs/monitoring.md).
+
+
+def alert(name="VoicenoteAppOutOfMemory", host="app1", severity="critical", at=SWITCHED + 10):
+    started = datetime.fromtimestamp(at, tz=UTC).isoformat().replace("+00:00", "Z")
+    labels = {"alertname": name, "host": host, "severity": severity}
+    return {"labels": labels, "startsAt": started, "status": {"state": "active"}}
+
+
+def test_only_critical_alerts_of_this_host_started_since_the_switch_count():
+    answer = [
+        alert(),
+        alert("VoicenoteHostErrorRatioHigh", severity="warning"),
+        alert("VoicenoteColorCrashLooping", host="app2"),
+        alert("VoicenoteHostDown", at=SWITCHED - 60),
+        {**alert("VoicenoteCpuSaturated"), "status": {"state": "suppressed"}},
+        {"labels": {"host": "app1", "severity": "critical"}, "startsAt": "not a time"},
+    ]
+    assert watch_module.new_alerts(answer, "app1", SWITCHED, ["critical"]) == [
+        "VoicenoteAppOutOfMemory"
+    ]
+    assert watch_module.new_alerts(answer, "app1", SWITCHED, ["critical", "warning"]) == [
+        "VoicenoteAppOutOfMemory", "VoicenoteHostErrorRatioHigh",
+    ]  # fmt: skip
+
+
+def test_an_alert_that_starts_on_the_host_is_a_breach(tmp_path):
+    log = tmp_path / "access.log"
+    log.write_text(line() * 30)
+    answers = iter([[], [alert(at=SWITCHED + 3)]])
+    result = watch_module.watch(
+        params(log, alerts_url="http://mon1:9093/api/v2/alerts", alerts_host="app1"),
+        clock=FakeTime().clock, sleep=lambda _: None, ask_ready=lambda _: True,
+        ask_alerts=lambda _: next(answers),
+    )  # fmt: skip
+    assert result["breach"] == "VoicenoteAppOutOfMemory started to fire on app1"
+
+
+def test_no_alerts_url_asks_nothing(tmp_path):
+    log = tmp_path / "access.log"
+    log.write_text(line() * 30)
+    clock = FakeTime()
+
+    def never(_):
+        raise AssertionError("asked Alertmanager")
+
+    result = watch_module.watch(
+        params(log, alerts_host="app1"),
+        clock=clock.clock, sleep=clock.sleep, ask_ready=lambda _: True, ask_alerts=never,
+    )  # fmt: skip
+    assert result["breach"] == ""
+
+
+def test_an_alertmanager_that_does_not_answer_is_no_breach():
+    assert watch_module.firing("http://127.0.0.1:9/api/v2/alerts") == []

@@ -40,6 +40,7 @@ EXECUTED_BY = {
     "make security": ["tests/molecule/test_lint.py::test_make_target"],
     "make test-quick": ["tests/integration/test_quick_tier.py::test_make_test_quick_needs_no_lab"],
     "make install": [".ci/run", "scripts/test.sh"],
+    "make promtool": ["scripts/bootstrap.sh"],
     "make molecule": ["tests/molecule/test_scenarios.py::test_scenario"],
     "voicenote-ops lab down --all": [".ci/run"],
     "voicenote-ops ci resolve --github-output --ref --run-number": [AS_WRITTEN],

@@ -133,10 +133,12 @@ def test_ci_runs_every_tier_and_gate():
     assert int(coverage_min.group(1)) >= 85
 
 
-# The deploy roles are tested together, as playbooks/deploy.yml uses them, in one scenario.
+# The deploy roles are tested together, as playbooks/deploy.yml uses them, in one scenario; the
+# monitoring roles likewise, as provision.yml's monitoring phase applies them.
 DEPLOY_SCENARIO_ROLES = {
     "release", "lock", "migrate", "bluegreen", "healthcheck", "watch", "notify",
 }  # fmt: skip
+MONITORING_SCENARIO_ROLES = {"exporters", "unit_metrics", "prometheus", "alertmanager"}
 
 
 def test_molecule_runs_every_scenario_and_every_role_has_one():
@@ -144,7 +146,7 @@ def test_molecule_runs_every_scenario_and_every_role_has_one():
     scenarios = sorted(path.parent.name for path in (PROJECT / "molecule").glob("*/molecule.yml"))
     assert matrix == scenarios
     roles = {path.name for path in (PROJECT / "roles").iterdir() if path.is_dir()}
-    assert roles <= set(scenarios) | DEPLOY_SCENARIO_ROLES
+    assert roles <= set(scenarios) | DEPLOY_SCENARIO_ROLES | MONITORING_SCENARIO_ROLES
     assert "deploy" in scenarios
 
 

@@ -97,12 +97,15 @@ def playbook_vars(
     allow_server_restart: bool = typer.Option(
         False, "--allow-server-restart", help="voicenote_allow_server_restart: true (provision)."
     ),
+    ignore_alerts: str = typer.Option(
+        None, "--ignore-alerts", help="voicenote_ignore_alerts_reason: the reason (deploy.yml)."
+    ),
 ) -> None:
     """Write extra vars for `ansible-playbook ... -e @FILE` that Ansible never templates."""
     request = ci.PlaybookVars(
         version, artifact, artifact_signature, batch_size, stop_previous, lock_wait, watch,
         override_promotion, rollback_to, downgrade, take_over, tuple(hooks),
-        allow_server_restart,
+        allow_server_restart, ignore_alerts,
     )  # fmt: skip
     written = ci.write_playbook_vars(request, out)
     console.print(

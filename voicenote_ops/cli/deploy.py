@@ -64,6 +64,12 @@ def register(app: typer.Typer) -> None:
             "--override-promotion",
             help="Deploy a release that never passed its promotion source; the reason is recorded.",
         ),
+        ignore_alerts: str = typer.Option(
+            "",
+            "--ignore-alerts",
+            help="Deploy while a critical alert fires (or no alert can be read); the reason is "
+            "recorded.",
+        ),
         take_over: bool = TAKE_OVER,
         watch: int = typer.Option(
             None,
@@ -90,6 +96,7 @@ def register(app: typer.Typer) -> None:
                 environment, version, artifact, stop_previous, batch_size, lock_wait, verbose
             ),
             override_promotion=override_promotion,
+            ignore_alerts=ignore_alerts,
             watch_seconds=watch,
             take_over=take_over,
         )

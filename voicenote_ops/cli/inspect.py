@@ -1,4 +1,4 @@
-"""`voicenote-ops status|releases|health ENV`: read-only views of an environment."""
+"""`voicenote-ops status|releases|health|alerts ENV`: read-only views of an environment."""
 
 import typer
 from rich.console import Console
@@ -34,6 +34,20 @@ def show_status(name: str, report: inspect.Status, out: Console = console) -> No
         ],
         out,
     )  # fmt: skip
+    if report.alerts is not None:
+        show_alerts(name, report.alerts, out)
+
+
+def show_alerts(name: str, alerts: list[inspect.Alert], out: Console = console) -> None:
+    if not alerts:
+        out.print(f"No alert fires in {name}.")
+        return
+    table(
+        f"alerts {name}",
+        ("alert", "severity", "host", "since", "summary"),
+        [(a.name, a.severity, a.host or "-", a.since, a.summary) for a in alerts],
+        out,
+    )
 
 
 def _status(environment: str) -> tuple[str, inspect.Status]:
@@ -51,6 +65,17 @@ def register(app: typer.Typer) -> None:
             print_json({"environment": name, **report.to_json()})
             return
         show_status(name, report)
+
+    @app.command("alerts")
+    def alerts(environment: str = ENVIRONMENT, json_output: bool = JSON) -> None:
+        """The alerts that fire now (Alertmanager on the monitoring host), oldest first."""
+        env = environment_with_vault(environment)
+        with live_progress(f"alerts {env.name}") as on_progress:
+            firing = inspect.alerts(env, on_progress)
+        if json_output:
+            print_json({"environment": env.name, "alerts": [vars(alert) for alert in firing]})
+            return
+        show_alerts(env.name, firing)
 
     @app.command("releases")
     def releases(environment: str = ENVIRONMENT, json_output: bool = JSON) -> None:

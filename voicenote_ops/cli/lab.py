@@ -7,7 +7,7 @@ from rich.table import Table
 
 from voicenote_ops.cli.output import console, err_console, print_json
 from voicenote_ops.lab import bake, hosts, image, prereqs, service
-from voicenote_ops.lab.topology import HostImage, Topology
+from voicenote_ops.lab.topology import DEFAULT_HOST_MEMORY, HostImage, Topology
 
 app = typer.Typer(help="Lab of real Debian 12 hosts (podman + systemd) reached over SSH.")
 
@@ -49,10 +49,31 @@ def up(
         help="bare: a new server (the default); packages: with its roles' Debian packages baked in "
         "(built once per change of those roles), for a faster first provision.",
     ),
+    monitoring: bool = typer.Option(
+        None,
+        "--monitoring/--no-monitoring",
+        help="Add (or remove) mon1, the host of the `monitoring` group: Prometheus, Alertmanager.",
+    ),
+    host_memory: str = typer.Option(
+        None,
+        "--host-memory",
+        metavar="SIZE",
+        help=f"Memory limit of each host, as podman's --memory takes it (default "
+        f"{DEFAULT_HOST_MEMORY}); fixed when the lab is made.",
+    ),
     json_output: bool = typer.Option(False, "--json", help="Print one JSON document."),
 ) -> None:
     """Start the lab's hosts (again: no change), write its inventory and pinned host keys."""
-    status = service.up(name, topology, app_hosts, like, progress=_progress, image_kind=image_kind)
+    status = service.up(
+        name,
+        topology,
+        app_hosts,
+        like,
+        progress=_progress,
+        image_kind=image_kind,
+        monitoring=monitoring,
+        host_memory=host_memory,
+    )
     print_json(status.to_json()) if json_output else _show(status)
 
 

@@ -4,9 +4,10 @@ baked in by playbooks/image.yml, as a cloud team bakes a machine image.
 Provisioning a host from scratch spends most of its time in apt-get; a lab made with
 `--image packages` starts each host from the image of its roles, and provision then runs every
 role as on any host (it configures everything; its installs find the packages there). One image
-per set of roles (base+nginx for app and lb hosts, base+postgresql+redis for db hosts, all for a
-single host), tagged with a hash of the base image, image.yml and every file of those roles:
-a change to one role rebuilds the images that hold it and no other.
+per set of roles: the roles every host gets, plus nginx for app and lb hosts, plus postgresql and
+redis for db hosts, plus all three for a single host, plus the monitoring roles for the monitoring
+host. Each is tagged with a hash of the base image, image.yml and every file of its roles: a
+change to one role rebuilds the images that hold it and no other.
 """
 
 import fcntl
@@ -23,7 +24,7 @@ from voicenote_ops.lab import podman
 from voicenote_ops.lab.hosts import container_name, down, start_hosts
 from voicenote_ops.lab.inventory import HostAddress, hosts_document, known_hosts_text
 from voicenote_ops.lab.state import LabFiles
-from voicenote_ops.lab.topology import HostSpec, Topology, hosts_for
+from voicenote_ops.lab.topology import DEFAULT_HOST_MEMORY, HostSpec, Topology, hosts_for
 from voicenote_ops.paths import project_dir, state_dir
 from voicenote_ops.runner import PlaybookRun, run_playbook
 
@@ -88,9 +89,11 @@ def ensure_packages_image(
 def ensure_every_packages_image(
     base_tag: str, progress: Callable[[str], None] = lambda _: None
 ) -> list[str]:
-    """The image of every kind of host the topologies have, each baked if it is not there; the
-    bakes run at once (each mostly waits on downloads and dpkg)."""
-    groups_of = {spec.groups for topology in Topology for spec in hosts_for(topology)}
+    """The image of every kind of host the topologies have (the monitoring host too), each
+    baked if it is not there; the bakes run at once (each mostly waits on downloads and dpkg)."""
+    groups_of = {
+        spec.groups for topology in Topology for spec in hosts_for(topology, monitoring=True)
+    }
     kinds = {roles_for(groups): groups for groups in sorted(groups_of)}.values()
     with ThreadPoolExecutor(max_workers=len(kinds)) as pool:
         tags = pool.map(lambda groups: ensure_packages_image(base_tag, groups, progress), kinds)
@@ -104,7 +107,7 @@ def _bake(base_tag: str, groups: tuple[str, ...], tag: str) -> None:
     spec = HostSpec("node1", groups)
     down(builder)  # a killed bake's leftovers
     try:
-        hosts, host_keys = start_hosts(builder, (spec,), {spec.name: base_tag})
+        hosts, host_keys = start_hosts(builder, (spec,), {spec.name: base_tag}, DEFAULT_HOST_MEMORY)
         files = LabFiles(builder)
         address = HostAddress(spec, hosts[0].ssh_port or 0, hosts[0].private_address or "")
         files.inventory_dir.mkdir(parents=True, exist_ok=True)

@@ -29,14 +29,17 @@ def network_name(lab: str) -> str:
 
 def host_address(subnet: str, host: str) -> str:
     """A fixed address per host name, as real servers keep theirs across reboots (nginx,
-    PostgreSQL and Redis bind to it): lb1 .10, node1 .11, db1 .20, appN .100+N."""
-    fixed = {"lb1": 10, "node1": 11, "db1": 20}
+    PostgreSQL and Redis bind to it): lb1 .10, node1 .11, db1 .20, mon1 .30, appN .100+N."""
+    fixed = {"lb1": 10, "node1": 11, "db1": 20, "mon1": 30}
     offset = fixed.get(host) or 100 + int(host.removeprefix("app"))
     return str(ipaddress.ip_network(subnet)[offset])
 
 
-def create_argv(lab: str, spec: HostSpec, image_tag: str, address: str) -> list[str]:
-    """A systemd host on the lab's own network, reachable only via 127.0.0.1 ports."""
+def create_argv(
+    lab: str, spec: HostSpec, image_tag: str, address: str, memory: str | None
+) -> list[str]:
+    """A systemd host on the lab's own network, reachable only via 127.0.0.1 ports, within a
+    memory limit of its own (None: none, for hosts of labs made before limits)."""
     published = ["22"] + (["80", "443"] if spec.is_lb else [])
     argv = [
         "podman", "create",
@@ -51,6 +54,10 @@ def create_argv(lab: str, spec: HostSpec, image_tag: str, address: str) -> list[
         # systemd units with sandboxing need these two; never --privileged (clock, devices).
         "--systemd", "always", "--cap-add", "SYS_ADMIN", "--cap-add", "SYS_PTRACE",
     ]  # fmt: skip
+    if memory:
+        # Swap as large as the memory: the limit is the host's whole memory, as on a server whose
+        # RAM is all it has; a process beyond it is killed inside the host, not the machine.
+        argv += ["--memory", memory, "--memory-swap", memory]
     for port in published:
         argv += ["--publish", f"127.0.0.1::{port}"]
     return [*argv, image_tag, "/sbin/init"]
@@ -138,11 +145,12 @@ def start_hosts(
     lab: str,
     wanted: tuple[HostSpec, ...],
     images: dict[str, str],
+    memory: str | None,
     progress: Callable[[str], None] = lambda _: None,
 ) -> tuple[list[HostStatus], dict[str, str]]:
-    """Create and start the lab's hosts (each from its image, with its own host key and the lab's
-    login key), remove hosts it no longer has, and wait for every sshd; return the hosts' status
-    and each host's public host key."""
+    """Create and start the lab's hosts (each from its image, within the memory limit, with its
+    own host key and the lab's login key), remove hosts it no longer has, and wait for every
+    sshd; return the hosts' status and each host's public host key."""
     files = LabFiles(lab)
     authorized_key = files.ensure_key(files.private_key, f"voicenote-ops lab {lab}")
     existing = {c["Config"]["Labels"][podman.LABEL_HOST]: c for c in _inspect(lab)}
@@ -163,7 +171,8 @@ def start_hosts(
         container = container_name(lab, spec.name)
         if spec.name not in existing:
             progress(f"create {spec.name}")
-            podman.run(create_argv(lab, spec, images[spec.name], host_address(subnet, spec.name)))
+            address = host_address(subnet, spec.name)
+            podman.run(create_argv(lab, spec, images[spec.name], address, memory))
             archive = _keys_archive(files.host_key(spec.name), authorized_key)
             podman.run(["podman", "cp", "-", f"{container}:/"], stdin=archive)
         if spec.name not in existing or existing[spec.name]["State"]["Status"] != "running":

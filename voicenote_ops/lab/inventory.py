@@ -9,7 +9,7 @@ import yaml
 from voicenote_ops.lab.state import LabFiles
 from voicenote_ops.lab.topology import HostSpec
 
-GROUPS = ("lb", "app", "db")
+GROUPS = ("lb", "app", "db", "monitoring")
 LAB_ENVIRONMENT = "lab"
 VAULT_FILE = "vault.yml"
 # The release keys a lab trusts: always the lab's test-only key, which signs test bundles.
@@ -28,7 +28,10 @@ class HostAddress:
 
 
 def hosts_document(lab: LabFiles, hosts: list[HostAddress]) -> dict:
-    """The YAML inventory: connection variables per host, so group_vars cannot override them."""
+    """The YAML inventory: connection variables per host, so group_vars cannot override them.
+    A group without hosts is left out, as a real environment's inventory leaves out what it
+    does not have: a lab without monitoring has no `monitoring` group, which is what turns
+    monitoring off (docs/monitoring.md)."""
     ssh_args = (
         f"-o UserKnownHostsFile={lab.known_hosts} -o StrictHostKeyChecking=yes "
         "-o IdentitiesOnly=yes"
@@ -47,14 +50,11 @@ def hosts_document(lab: LabFiles, hosts: list[HostAddress]) -> dict:
             "voicenote_private_address": host.private_address,
         }
 
-    children = {
-        group: {
-            "hosts": {
-                host.spec.name: host_vars(host) for host in hosts if group in host.spec.groups
-            }
-        }
+    members = {
+        group: {host.spec.name: host_vars(host) for host in hosts if group in host.spec.groups}
         for group in GROUPS
     }
+    children = {group: {"hosts": named} for group, named in members.items() if named}
     return {"all": {"vars": {"voicenote_lab_name": lab.name}, "children": children}}
 
 

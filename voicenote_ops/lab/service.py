@@ -8,7 +8,15 @@ from voicenote_ops.lab import bake, image, prereqs
 from voicenote_ops.lab.hosts import HostStatus, host_statuses, start_hosts
 from voicenote_ops.lab.inventory import LAB_ENVIRONMENT, HostAddress, write_inventory
 from voicenote_ops.lab.state import LabFiles, LabSettings
-from voicenote_ops.lab.topology import HostImage, HostSpec, Topology, hosts_for
+from voicenote_ops.lab.topology import (
+    DEFAULT_HOST_MEMORY,
+    HostImage,
+    HostSpec,
+    Topology,
+    check_host_memory,
+    hosts_for,
+    memory_bytes,
+)
 from voicenote_ops.names import REAL_ENVIRONMENTS, check_name
 from voicenote_ops.paths import project_dir
 
@@ -28,6 +36,8 @@ class LabStatus:
             "topology": self.settings.topology.value if self.settings else None,
             "like": self.settings.like if self.settings else None,
             "image": self.settings.image.value if self.settings else None,
+            "monitoring": self.settings.monitoring if self.settings else None,
+            "host_memory": self.settings.host_memory if self.settings else None,
             "inventory": self.inventory,
             "hosts": [vars(host) for host in self.hosts],
         }
@@ -47,11 +57,26 @@ def status(lab: str) -> LabStatus:
 def _settings_for(files: LabFiles, asked: LabSettings) -> LabSettings:
     """What was asked, else what the lab recorded, else the defaults."""
     recorded = files.read_settings()
+    asked_memory = check_host_memory(asked.host_memory) if asked.host_memory else None
+    if recorded and asked_memory and not _same_size(asked_memory, recorded.host_memory):
+        # podman 4.3's `update` changes a running host's limit but not the one it restarts with,
+        # so a host keeps the limit it was made with: a lab cannot take another.
+        made_with = recorded.host_memory or "no memory limit"
+        raise InvalidInput(
+            f"Lab {files.name!r} has hosts made with {made_with}, "
+            f"not with --host-memory {asked_memory}.",
+            f"Leave out --host-memory to keep it, or remove the lab with `voicenote-ops lab down "
+            f"--name {files.name}` and make it again with --host-memory {asked_memory}.",
+        )
     chosen = LabSettings(
         topology=asked.topology or (recorded.topology if recorded else Topology.PROD),
         app_hosts=asked.app_hosts or (recorded.app_hosts if recorded else 2),
         like=asked.like or (recorded.like if recorded else LAB_ENVIRONMENT),
         image=asked.image or (recorded.image if recorded else HostImage.BARE),
+        monitoring=asked.monitoring
+        if asked.monitoring is not None
+        else bool(recorded and recorded.monitoring),
+        host_memory=asked_memory or (recorded.host_memory if recorded else DEFAULT_HOST_MEMORY),
     )
     inventories = project_dir() / "inventories"
     if not (inventories / chosen.like / "group_vars").is_dir():
@@ -61,6 +86,10 @@ def _settings_for(files: LabFiles, asked: LabSettings) -> LabSettings:
             f"Use one of: {', '.join(known)}.",
         )
     return chosen
+
+
+def _same_size(size: str, other: str | None) -> bool:
+    return other is not None and memory_bytes(size) == memory_bytes(other)
 
 
 def check_lab_name(name: str) -> str:
@@ -94,17 +123,20 @@ def up(
     like: str | None = None,
     progress: Callable[[str], None] = lambda _: None,
     image_kind: HostImage | None = None,
+    monitoring: bool | None = None,
+    host_memory: str | None = None,
 ) -> LabStatus:
     """Converge the lab to the asked hosts; running it again keeps the same hosts (a host
-    already made keeps the image it was made from)."""
+    already made keeps the image and the memory limit it was made with)."""
     check_lab_name(lab)
     files = LabFiles(lab)
-    settings = _settings_for(files, LabSettings(topology, app_hosts, like, image_kind))
-    wanted = hosts_for(settings.topology, settings.app_hosts)
+    asked = LabSettings(topology, app_hosts, like, image_kind, monitoring, host_memory)
+    settings = _settings_for(files, asked)
+    wanted = hosts_for(settings.topology, settings.app_hosts, settings.monitoring)
     prereqs.require_podman()
     progress("image")
     images = _images_for(wanted, settings.image, progress)
-    current, host_keys = start_hosts(lab, wanted, images, progress)
+    current, host_keys = start_hosts(lab, wanted, images, settings.host_memory, progress)
     addresses = [
         HostAddress(spec, host.ssh_port or 0, host.private_address or "")
         for spec, host in zip(wanted, sorted_like(wanted, current), strict=True)

@@ -24,17 +24,22 @@ class _RecordedSettings(BaseModel):
     like: str = Field(pattern=r"^[a-z][a-z0-9-]{0,30}$")
     # Labs made before images had a choice were made bare.
     image: HostImage = Field(default=HostImage.BARE, strict=False)
+    # Labs made before these had no monitoring host, and hosts without a memory limit.
+    monitoring: bool = False
+    host_memory: str | None = Field(default=None, pattern=r"^[0-9]{1,12}[bkmg]?$")
 
 
 @dataclass(frozen=True)
 class LabSettings:
     """What `lab up` was asked for; a second `lab up` without options keeps it (None: not
-    asked, in a request)."""
+    asked, in a request; a recorded host_memory of None: hosts made without a limit)."""
 
     topology: Topology | None
     app_hosts: int | None
     like: str | None
     image: HostImage | None = HostImage.BARE
+    monitoring: bool | None = False
+    host_memory: str | None = None
 
 
 class LabFiles:
@@ -84,7 +89,14 @@ class LabFiles:
             written_by="`voicenote-ops lab up`",
             own=True,
         )
-        return LabSettings(settings.topology, settings.app_hosts, settings.like, settings.image)
+        return LabSettings(
+            settings.topology,
+            settings.app_hosts,
+            settings.like,
+            settings.image,
+            settings.monitoring,
+            settings.host_memory,
+        )
 
     def write_settings(self, settings: LabSettings) -> None:
         self.root.mkdir(parents=True, exist_ok=True)

@@ -262,6 +262,8 @@ class PlaybookVars:
     hooks: tuple[str, ...] = ()
     # provision.yml: restart PostgreSQL or Redis for a setting they read only at start.
     allow_server_restart: bool = False
+    # deploy.yml: deploy while a critical alert fires; the reason is recorded.
+    ignore_alerts: str | None = None
 
     def variables(self) -> dict[str, Any]:
         """The extra vars, after the checks the playbooks would make later (versions, hooks)."""
@@ -282,6 +284,7 @@ class PlaybookVars:
             "voicenote_lock_take_over": self.take_over or None,
             "voicenote_hooks": dict(_hook(text) for text in self.hooks) or None,
             "voicenote_allow_server_restart": self.allow_server_restart or None,
+            "voicenote_ignore_alerts_reason": self.ignore_alerts,
         }
         return {name: value for name, value in given.items() if value is not None}
 

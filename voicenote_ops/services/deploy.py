@@ -23,6 +23,8 @@ class DeployRequest:
     verbosity: int = 0
     # The operator's recorded reason to deploy a release that never passed its promotion source.
     override_promotion: str = ""
+    # The operator's recorded reason to deploy while a critical alert fires (docs/monitoring.md).
+    ignore_alerts: str = ""
     # Seconds to watch the new color after the switch; None leaves it to the inventory.
     watch_seconds: int | None = None
     # Take another run's live deploy lock (recorded with its holder in the audit trail).
@@ -45,6 +47,11 @@ class DeployRequest:
                 **(
                     {"voicenote_promotion_override": self.override_promotion}
                     if self.override_promotion
+                    else {}
+                ),
+                **(
+                    {"voicenote_ignore_alerts_reason": self.ignore_alerts}
+                    if self.ignore_alerts
                     else {}
                 ),
                 **(

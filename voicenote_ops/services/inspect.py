@@ -1,11 +1,11 @@
-"""Read-only views of an environment: what each host serves (status.yml) and how healthy it is
-(health.yml). Both change nothing and are safe at any time."""
+"""Read-only views of an environment: what each host serves (status.yml), how healthy it is
+(health.yml) and which alerts fire (alerts.yml). They change nothing and are safe at any time."""
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from voicenote_ops.environments import Environment
-from voicenote_ops.errors import NeedsAttention
+from voicenote_ops.errors import InvalidInput, NeedsAttention
 from voicenote_ops.runner import Progress, RunResult, run_playbook
 
 
@@ -21,12 +21,35 @@ class HostState:
 
 
 @dataclass
+class Alert:
+    """One alert that fires (docs/monitoring.md): its name, severity, host (empty for an
+    environment's), summary and when it started (ISO 8601)."""
+
+    name: str
+    severity: str
+    host: str
+    summary: str
+    since: str
+
+
+@dataclass
 class Status:
     hosts: list[HostState]
     schema_head: list[str]
+    # None: the environment has no monitoring host, or its Alertmanager did not answer.
+    alerts: list[Alert] | None = None
 
     def to_json(self) -> dict:
-        return {"hosts": [vars(host) for host in self.hosts], "schema_head": self.schema_head}
+        return {
+            "hosts": [vars(host) for host in self.hosts],
+            "schema_head": self.schema_head,
+            "alerts": None if self.alerts is None else [vars(alert) for alert in self.alerts],
+        }
+
+
+def _alerts(reported: dict) -> list[Alert] | None:
+    found = reported.get("voicenote_alerts")
+    return None if found is None else [Alert(**alert) for alert in found]
 
 
 def _unreachable(action: str, result: RunResult) -> None:
@@ -57,7 +80,26 @@ def status(environment: Environment, on_progress: Callable[[Progress], None]) ->
                 releases=list(state["releases"]),
             )
         )
-    return Status(hosts, list(result.reported.get("voicenote_schema") or []))
+    schema = list(result.reported.get("voicenote_schema") or [])
+    return Status(hosts, schema, _alerts(result.reported))
+
+
+def alerts(environment: Environment, on_progress: Callable[[Progress], None]) -> list[Alert]:
+    """The alerts that fire now in the environment, oldest first."""
+    if not environment.monitored:
+        raise InvalidInput(
+            f"{environment.name} has no monitoring host, so nothing watches it for alerts.",
+            "Add a host to the inventory's monitoring group and provision "
+            "(lab up --monitoring for a lab; docs/monitoring.md).",
+        )
+    result = run_playbook(environment.playbook_run("alerts.yml"), on_progress=on_progress)
+    if not result.succeeded:
+        why = next((o.message for o in result.hosts.values() if o.message), "no host answered")
+        raise NeedsAttention(
+            f"The alerts of {environment.name} could not be read: {why}",
+            "Check the monitoring host with voicenote-ops ping ENV.",
+        )
+    return _alerts(result.reported) or []
 
 
 def health(

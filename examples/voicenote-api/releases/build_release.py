@@ -71,6 +71,23 @@ RELEASES = {
         (NOTE_LANGUAGE, "broken-version.patch"),
         "/ready passes, but /health reports 1.1.0 (a hard-coded version): the wrong code shipped.",
     ),
+    # Faults the alerts must see (docs/monitoring.md): each passes its health gate and the watch
+    # of a short window, and only then shows what it does.
+    "slow": Release(
+        "1.2.6",
+        (NOTE_LANGUAGE, "slow.patch"),
+        "Every read of a note takes a second more; /health and /ready stay fast.",
+    ),
+    "memory-eater": Release(
+        "1.2.7",
+        (NOTE_LANGUAGE, "memory-eater.patch"),
+        "Leaks 64 MB a second from its start until the kernel kills it for memory.",
+    ),
+    "cpu-burner": Release(
+        "1.2.8",
+        (NOTE_LANGUAGE, "cpu-burner.patch"),
+        "Starts one busy process per CPU beside itself, in its unit, until it stops.",
+    ),
     "broken-migration": Release(
         "1.2.3",
         (NOTE_LANGUAGE, "broken-migration.patch"),

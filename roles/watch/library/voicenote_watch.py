@@ -1,17 +1,20 @@
 #!/usr/bin/python
 """Watch a freshly switched color for a while: its 5xx rate and latency as this host's nginx
-logged them, and its own /ready. Returns at the first breach, or when the window ends.
+logged them, its own /ready, and, where the environment has monitoring, the alerts that start to
+fire on this host. Returns at the first breach, or when the window ends.
 
 nginx writes one line per request (the role nginx's `voicenote_watch` format):
     $msec|$status|$upstream_addr|$upstream_response_time|$request_method $uri
 Only requests nginx sent to the watched color's port since the switch count; requests the
 previous color finishes after the switch are that color's, not the new one's."""
 
+import json
 import math
 import os
 import time
 import urllib.error
 import urllib.request
+from datetime import datetime
 
 from ansible.module_utils.basic import AnsibleModule
 
@@ -64,6 +67,19 @@ options:
     description: Breach after this many /ready failures in a row.
     type: int
     default: 3
+  alerts_url:
+    description: Alertmanager's list of alerts that fire (GET /api/v2/alerts); empty asks none.
+    type: str
+    default: ""
+  alerts_host:
+    description: The host label of this host's alerts.
+    type: str
+    default: ""
+  alert_severities:
+    description: Breach when an alert of one of these severities starts on this host after since.
+    type: list
+    elements: str
+    default: [critical]
 """
 
 RETURN = r"""
@@ -92,11 +108,17 @@ _TAIL = 4 * 1024 * 1024
 
 
 def parse(line: str):
-    """(msec, status, upstream port or None, upstream seconds or None, path) or None."""
-    fields = line.rstrip("\n").split("|", 4)
-    if len(fields) != 5:
-        return None
-    msec, status, upstreams, times, request = fields
+    """(msec, status, upstream port or None, upstream seconds or None, path) or None. Reads the
+    lines nginx writes since the format named the live color and version (seven fields, the
+    request last) and those from before (five)."""
+    fields = line.rstrip("\n").split("|", 6)
+    if len(fields) == 7 and " " in fields[6]:
+        msec, status, upstreams, times, _color, _version, request = fields
+    else:
+        fields = line.rstrip("\n").split("|", 4)
+        if len(fields) != 5:
+            return None
+        msec, status, upstreams, times, request = fields
     try:
         stamp, code = float(msec), int(status)
     except ValueError:
@@ -199,7 +221,38 @@ def ready(url: str) -> bool:
         return False
 
 
-def watch(params, clock=time.monotonic, sleep=time.sleep, ask_ready=ready) -> dict:
+def new_alerts(answer: list, host: str, since: float, severities: list[str]) -> list[str]:
+    """The names of the alerts in Alertmanager's answer that fire on `host` with one of the
+    severities and started at `since` or later: those the switch may have caused."""
+    names = []
+    for alert in answer:
+        labels = alert.get("labels") or {}
+        if labels.get("host") != host or labels.get("severity") not in severities:
+            continue
+        if (alert.get("status") or {}).get("state", "active") != "active":
+            continue
+        try:
+            started = datetime.fromisoformat(alert.get("startsAt", "")).timestamp()
+        except ValueError:
+            continue
+        if started >= since:
+            names.append(labels.get("alertname", "an alert"))
+    return sorted(set(names))
+
+
+def firing(url: str) -> list:
+    """Alertmanager's alerts; none when it does not answer (the other checks still hold)."""
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - private address
+            answer = json.load(response)
+    except (urllib.error.URLError, OSError, ValueError):
+        return []
+    return answer if isinstance(answer, list) else []
+
+
+def watch(
+    params, clock=time.monotonic, sleep=time.sleep, ask_ready=ready, ask_alerts=firing
+) -> dict:
     window = Window(
         params["port"], params["since"], params["max_5xx_percent"], params["max_p95_ms"],
         params["min_requests"], params["exclude_latency"],
@@ -215,6 +268,13 @@ def watch(params, clock=time.monotonic, sleep=time.sleep, ask_ready=ready) -> di
             failures = 0 if ask_ready(params["ready_url"]) else failures + 1
             if failures >= params["ready_failures"]:
                 breach = f"the new color's /ready failed {failures} times in a row"
+        if not breach and params["alerts_url"]:
+            started_alerts = new_alerts(
+                ask_alerts(params["alerts_url"]), params["alerts_host"], params["since"],
+                params["alert_severities"],
+            )  # fmt: skip
+            if started_alerts:
+                breach = f"{', '.join(started_alerts)} started to fire on {params['alerts_host']}"
         if breach or clock() - started >= params["seconds"]:
             break
         sleep(params["interval"])
@@ -242,6 +302,9 @@ def main() -> None:
             "exclude_latency": {"type": "list", "elements": "str", "default": ["/transcribe"]},
             "ready_url": {"type": "str", "default": ""},
             "ready_failures": {"type": "int", "default": 3},
+            "alerts_url": {"type": "str", "default": ""},
+            "alerts_host": {"type": "str", "default": ""},
+            "alert_severities": {"type": "list", "elements": "str", "default": ["critical"]},
         },
         supports_check_mode=True,
     )
