@@ -51,9 +51,10 @@ def test_healthcheck_answers_through_the_app_site(app, address):
 def test_the_app_site_logs_what_the_watch_reads(app, address):
     app.check_output(f"curl -sf http://{address('app1')}:8080/notes?language=de")
     lines = app.file("/var/log/nginx/voicenote-app/access.log").content_string.splitlines()
-    msec, status, upstream, seconds, request = lines[-1].split("|")
+    msec, status, upstream, seconds, color, version, request = lines[-1].split("|")
     assert float(msec) > 0 and status == "200" and float(seconds) >= 0
-    assert upstream in ("127.0.0.1:8001", "127.0.0.1:8002")
+    assert (upstream, color) in (("127.0.0.1:8001", "blue"), ("127.0.0.1:8002", "green"))
+    assert version == "1.1.0", "the live color's version, as the switch named it"
     assert request == "GET /notes", "the query string stays out of the log"
 
 
