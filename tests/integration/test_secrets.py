@@ -68,14 +68,18 @@ def host_scan(secrets: list[bytes], host: str) -> list[str]:
 
 
 def files_holding(secrets: list[bytes], *roots: Path) -> list[str]:
+    # os.walk, not rglob: other runs (another test worker's Ansible) remove their temp
+    # folders while this walks, and a folder gone mid-walk holds nothing to find.
     hits = []
     for root in roots:
-        for path in root.rglob("*") if root.is_dir() else []:
-            try:
-                data = path.read_bytes() if path.is_file() else b""
-            except OSError:
-                continue
-            hits += [str(path) for s in secrets if s in data]
+        for folder, _, names in os.walk(root):
+            for name in names:
+                path = Path(folder, name)
+                try:
+                    data = path.read_bytes() if path.is_file() else b""
+                except OSError:
+                    continue
+                hits += [str(path) for s in secrets if s in data]
     return hits
 
 
