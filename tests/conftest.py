@@ -12,6 +12,12 @@ from pathlib import Path
 
 import pytest
 
+# How the test command's workers share the tests (hooks pytest and pytest-xdist look up here).
+from tests.scheduling import (  # noqa: F401
+    pytest_collection_modifyitems,
+    pytest_xdist_make_scheduler,
+)
+
 PROJECT = Path(__file__).resolve().parent.parent
 # Test labs are named PREFIX-purpose; another prefix lets two test sessions run side by side,
 # and each of a session's workers (pytest-xdist, scripts/test.sh) has labs of its own.

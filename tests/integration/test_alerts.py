@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import lab_name, run_cli
-from tests.integration.deploys import AUDIT, ansible_playbook
+from tests.integration.deploy_lab.deploys import AUDIT, ansible_playbook
 from tests.integration.labs import lab_up, lb_request, on_host
 from voicenote_ops.errors import ExitCode
 from voicenote_ops.lab import podman

@@ -2,7 +2,8 @@
 under load; Ctrl-C in the restart phase and a rerun that converges; a provision waiting for a
 deploy's lock; the single topology's restart, where the idle color carries the live release;
 a PostgreSQL password rotation stopped with Ctrl-C and finished by a rerun. (.ci/run has one
-case per class: tests/integration/test_provision.py, test_guards.py and test_failures.py.)"""
+case per class: tests/integration/test_provision.py, and test_guards.py and test_failures.py of
+tests/integration/deploy_lab/.)"""
 
 import json
 import os

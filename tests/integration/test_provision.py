@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import PROJECT, lab_name, run_cli
-from tests.integration.deploys import GHOST, LEASE
+from tests.integration.deploy_lab.deploys import GHOST, LEASE
 from tests.integration.labs import (
     background_load,
     deploy_releases,

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from tests.conftest import PROJECT
-from tests.integration.deploys import ansible_playbook
+from tests.integration.deploy_lab.deploys import ansible_playbook
 from tests.unit.test_bundle import _fake_bundle
 from tests.unit.test_bundle_contents import TOP, crafted_bundle
 from tests.unit.test_cli_errors import assert_refused

@@ -50,7 +50,7 @@ EXECUTED_BY = {
     "voicenote-ops health": [PROMOTION_LABS],
     "voicenote-ops health --smoke": [
         PROMOTION_LABS,
-        "tests/integration/test_deploy.py::"
+        "tests/integration/deploy_lab/test_deploy.py::"
         "test_health_with_a_smoke_test_checks_every_color_host_and_the_load_balancer",
     ],
     "voicenote-ops history --lines": [PROMOTION_LABS],

@@ -6,7 +6,7 @@ import json
 import pytest
 
 from tests.conftest import run_cli
-from tests.integration.deploys import (
+from tests.integration.deploy_lab.deploys import (
     DEPLOY_LAB,
     ansible_playbook,
     deploy,

@@ -3,7 +3,7 @@ part); each test sets up the release state it needs by deploying, never by editi
 
 import pytest
 
-from tests.integration.deploys import DEPLOY_LAB, ansible_playbook
+from tests.integration.deploy_lab.deploys import DEPLOY_LAB, ansible_playbook
 from tests.integration.labs import lab_up
 
 

@@ -11,7 +11,7 @@ import time
 import pytest
 
 from tests.conftest import run_cli
-from tests.integration.deploys import (
+from tests.integration.deploy_lab.deploys import (
     DEPLOY_LAB,
     GHOST,
     LEASE,

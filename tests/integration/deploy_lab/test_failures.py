@@ -10,7 +10,7 @@ import signal
 
 import pytest
 
-from tests.integration.deploys import (
+from tests.integration.deploy_lab.deploys import (
     DEPLOY_LAB,
     assert_fleet_serves,
     deploy,

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import PROJECT, run_cli
-from tests.integration.deploys import DEPLOY_LAB, ansible_playbook, deploy
+from tests.integration.deploy_lab.deploys import DEPLOY_LAB, ansible_playbook, deploy
 from tests.integration.labs import host_state
 from tests.unit.test_bundle_contents import added, entry, repack
 from tests.unit.test_cli_errors import assert_refused

@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from tests.conftest import PROJECT
-from tests.integration.deploys import DEPLOY_LAB, deploy
+from tests.integration.deploy_lab.deploys import DEPLOY_LAB, deploy
 from voicenote_ops.lab import podman
 
 pytestmark = [pytest.mark.integration, pytest.mark.security]

@@ -8,7 +8,7 @@ head a release knows, and running the deploy again converges."""
 
 import pytest
 
-from tests.integration.deploys import (
+from tests.integration.deploy_lab.deploys import (
     DEPLOY_LAB,
     as_ci_run,
     assert_fleet_serves,

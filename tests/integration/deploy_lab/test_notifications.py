@@ -5,7 +5,7 @@ import socket
 
 import pytest
 
-from tests.integration.deploys import ansible_playbook, deploy
+from tests.integration.deploy_lab.deploys import ansible_playbook, deploy
 from tests.integration.labs import webhook_receiver
 
 pytestmark = pytest.mark.integration

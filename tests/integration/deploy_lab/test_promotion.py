@@ -8,7 +8,7 @@ import json
 import pytest
 
 from tests.conftest import role_plugin, run_cli
-from tests.integration.deploys import DEPLOY_LAB, ansible_playbook, deploy, lab_audit_key
+from tests.integration.deploy_lab.deploys import DEPLOY_LAB, ansible_playbook, deploy, lab_audit_key
 from voicenote_ops.bundle import verify_bundle
 
 pytestmark = [pytest.mark.integration, pytest.mark.security]
