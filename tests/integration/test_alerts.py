@@ -7,6 +7,7 @@ on a prod-shaped lab."""
 import json
 import os
 import re
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -90,6 +91,25 @@ def read_notes(lab: str, note_id: int, count: int = 20) -> list[int]:
     return [lb_request(lab, "GET", f"/notes/{note_id}")[0] for _ in range(count)]
 
 
+@contextmanager
+def traffic(lab: str, note_id: int) -> Iterator[None]:
+    """A read of the note about every second while the block runs: the fault's 5xx keep the alert
+    firing however long the block takes on a busy machine."""
+    done = threading.Event()
+
+    def read() -> None:
+        while not done.wait(1):
+            read_notes(lab, note_id, 1)
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    try:
+        yield
+    finally:
+        done.set()
+        reader.join()
+
+
 def firing(lab: str, command: str = "alerts") -> list[dict]:
     result = run_cli(command, lab, "--json")
     assert result.returncode == 0, result.stderr
@@ -119,15 +139,16 @@ def test_5xx_fires_holds_deploys_back_and_resolves(alerts_lab):
     assert listed and listed[0]["severity"] == "critical", firing(lab)
     assert "VoicenoteErrorRatioHigh" in {alert["name"] for alert in firing(lab, "status")}
 
-    # A deploy while it fires is refused and changes nothing ...
-    refused = deploy(lab, alerts_lab("1.1.0"), "1.1.0")
-    assert refused.returncode == ExitCode.REFUSED, refused.stderr
-    assert "VoicenoteErrorRatioHigh" in refused.stderr and "--ignore-alerts" in refused.stderr
-    assert lb_request(lab, "GET", "/health")[1]["version"] == "1.2.4"
+    with traffic(lab, note["id"]):
+        # A deploy while it fires is refused and changes nothing ...
+        refused = deploy(lab, alerts_lab("1.1.0"), "1.1.0")
+        assert refused.returncode == ExitCode.REFUSED, refused.stderr
+        assert "VoicenoteErrorRatioHigh" in refused.stderr and "--ignore-alerts" in refused.stderr
+        assert lb_request(lab, "GET", "/health")[1]["version"] == "1.2.4"
 
-    # ... unless the operator says why, which the audit trail keeps with what fired.
-    reason = "switching back to 1.1.0 to end the 500s"
-    forced = deploy(lab, alerts_lab("1.1.0"), "1.1.0", "--ignore-alerts", reason)
+        # ... unless the operator says why, which the audit trail keeps with what fired.
+        reason = "switching back to 1.1.0 to end the 500s"
+        forced = deploy(lab, alerts_lab("1.1.0"), "1.1.0", "--ignore-alerts", reason)
     assert forced.returncode == 0, forced.stderr
     record = json.loads(on_host(lab, "node1", "tail", "-1", AUDIT))
     assert record["alerts_ignored"]["reason"] == reason
