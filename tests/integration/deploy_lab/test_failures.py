@@ -1,7 +1,7 @@
 """Failure containment on the deploy lab, one case of each fault class, provoked from outside
 the tool: a release that does not start, a migration that raises, an app host lost mid-deploy,
 a release that passes its health gate but fails real traffic after the switch, the database
-down before a deploy, Ctrl-C in the switch phase.
+down before a deploy, nginx refusing the switch's configuration, Ctrl-C in the switch phase.
 Every case ends with every reachable app host serving the release it served before."""
 
 import json
@@ -99,6 +99,30 @@ def test_postgresql_down_refuses_a_deploy_naming_it_and_nothing_changes(bundles)
     assert "Nothing changed." in result.stderr
     assert host_state(DEPLOY_LAB, ("app1", "app2")) == before
     assert lease() is None
+    assert_fleet_serves("1.1.0", ["0002"])
+
+
+UPSTREAM = "/etc/nginx/voicenote/live-upstream.conf"
+
+
+def test_nginx_refusing_the_switch_puts_the_upstream_back_and_is_contained(bundles):
+    """An operator's broken file in app1's nginx configuration: the switch's `nginx -t` refuses
+    it, the upstream file gets its old bytes back, nginx is never reloaded, app1 goes on serving
+    through the configuration it had loaded."""
+    before = on_host(DEPLOY_LAB, "app1", "sha256sum", UPSTREAM)
+    typo = "echo 'not_a_directive;' > /etc/nginx/conf.d/zz-typo.conf"
+    on_host(DEPLOY_LAB, "app1", "sh", "-c", typo)
+    try:
+        result = deploy(bundles["1.0.0"], "1.0.0")
+    finally:
+        on_host(DEPLOY_LAB, "app1", "rm", "-f", "/etc/nginx/conf.d/zz-typo.conf")
+    assert result.returncode == ExitCode.CONTAINED, result.stderr
+    assert "phase switch" in result.stderr and "app1" in result.stderr, result.stderr
+    assert "nginx -t refused the new upstream" in result.stderr, result.stderr
+    assert "the previous upstream is back" in result.stderr, result.stderr
+    assert on_host(DEPLOY_LAB, "app1", "sha256sum", UPSTREAM) == before
+    left = on_host(DEPLOY_LAB, "app1", "ls", "-A", "/etc/nginx/voicenote").split()
+    assert not [name for name in left if name.startswith(".voicenote-switch-")], left
     assert_fleet_serves("1.1.0", ["0002"])
 
 
