@@ -29,10 +29,14 @@ def _load(name: str, path: Path):
     return module
 
 
-# What Ansible ships with the module: the role's module_utils file under ansible.module_utils.
+# What Ansible ships with the module: the role's module_utils files under ansible.module_utils.
 module_utils = _load(
     "ansible.module_utils.voicenote_bundle_contents",
     ROLE / "module_utils" / "voicenote_bundle_contents.py",
+)
+_load(
+    "ansible.module_utils.voicenote_bundle_signers",
+    ROLE / "module_utils" / "voicenote_bundle_signers.py",
 )
 module = _load("voicenote_bundle_verify", ROLE / "library" / "voicenote_bundle_verify.py")
 

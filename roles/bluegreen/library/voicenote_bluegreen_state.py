@@ -57,6 +57,11 @@ colors:
       (stale; empty when it is not running).
   type: dict
   returned: always
+serves:
+  description: The release the live color runs when its unit is active (what nginx sends traffic
+    to), else null.
+  type: str
+  returned: always
 releases:
   description: The installed releases (with an install marker), oldest first.
   type: list
@@ -154,13 +159,14 @@ def main():
     live = _live_color(module.params["upstream_file"], colors) or colors[0]
     started = {color: _started(color) if active[color] else None for color in colors}
     reads = module.params["reads"]
+    versions = {color: _release(module.params["root"], color) for color in colors}
     module.exit_json(
         changed=False,
         live=live,
         idle=next(color for color in colors if color != live),
         colors={
             color: {
-                "version": _release(module.params["root"], color),
+                "version": versions[color],
                 "active": active[color],
                 "enabled": enabled[color],
                 "started": started[color],
@@ -168,6 +174,7 @@ def main():
             }
             for color in colors
         },
+        serves=versions[live] if active[live] else None,
         releases=_installed_releases(module.params["root"]),
     )
 

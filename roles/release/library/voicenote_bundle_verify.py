@@ -1,7 +1,8 @@
 #!/usr/bin/python
 """Verify a release bundle against its manifest: on the controller the bundle file, with the
-same rules as the CLI (module_utils voicenote_bundle_contents, shared with voicenote_ops); on a
-host the unpacked folder, every file's sha256, and a python tag the host's interpreter has."""
+same rules as the CLI (module_utils voicenote_bundle_contents, shared with voicenote_ops), its
+signature first when one is given (module_utils voicenote_bundle_signers), in one module run; on
+a host the unpacked folder, every file's sha256, and a python tag the host's interpreter has."""
 
 import json
 import os
@@ -16,6 +17,7 @@ from ansible.module_utils.voicenote_bundle_contents import (
     read_bundle,
     sha256_of,
 )
+from ansible.module_utils.voicenote_bundle_signers import SignatureRefused, check_signature
 
 DOCUMENTATION = r"""
 module: voicenote_bundle_verify
@@ -46,6 +48,20 @@ options:
     type: list
     elements: str
     default: [venv, .installed]
+  signature:
+    description:
+      - The bundle file's signature, verified against I(allowed_signers) before anything of the
+        bundle is read (the rules of the voicenote_bundle_signature module, in the same module
+        run). Omitted, no signature is checked.
+    type: path
+  allowed_signers:
+    description: The allowed-signers text (git's format), one key a line; with I(signature).
+    type: str
+    default: ""
+  signature_required:
+    description: Refuse a bundle without a signature, and allowed signers that pin no key.
+    type: bool
+    default: true
 """
 
 RETURN = r"""
@@ -57,6 +73,10 @@ sha256:
   description: The bundle file's own sha256, so the controller reads the bundle once.
   returned: when I(path) is the bundle file
   type: str
+signed:
+  description: Whether a pinned key's signature was verified.
+  returned: when I(signature) is given
+  type: bool
 """
 
 
@@ -156,17 +176,28 @@ def main():
             "version": {"type": "str", "required": True},
             "python": {"type": "path"},
             "ignore": {"type": "list", "elements": "str", "default": ["venv", ".installed"]},
+            "signature": {"type": "path"},
+            "allowed_signers": {"type": "str", "default": ""},
+            "signature_required": {"type": "bool", "default": True},
         },
         supports_check_mode=True,
     )
-    path = module.params["path"]
+    path, params = module.params["path"], module.params
+    signed = {}
+    if params["signature"]:
+        try:
+            key = check_signature(path, params["signature"], params["allowed_signers"],
+                                  params["signature_required"], scratch=module.tmpdir)  # fmt: skip
+        except SignatureRefused as error:
+            module.fail_json(msg=str(error), signed=False, reason=error.reason)
+        signed = {"signed": key is not None, "key": key}
     try:
         summary = verify(path, module.params["version"], module.params["python"],
                          set(module.params["ignore"]))  # fmt: skip
     except BundleRefused as error:
         module.fail_json(msg=str(error))
     extra_result = {} if os.path.isdir(path) else {"sha256": _sha256(path)}
-    module.exit_json(changed=False, manifest=summary, **extra_result)
+    module.exit_json(changed=False, manifest=summary, **extra_result, **signed)
 
 
 if __name__ == "__main__":
