@@ -1,5 +1,6 @@
-"""`voicenote-ops bench` on real lab hosts: the no-op benchmark, once, prints well-formed figures
-and writes them to the Markdown file it is given (no figure is judged: timings are for people)."""
+"""`voicenote-ops bench` on real lab hosts: the no-op benchmark, once, against stock settings and
+against the playbooks of a git ref (HEAD's own tree), prints well-formed figures and writes them
+to the Markdown file it is given (no figure is judged: timings are for people)."""
 
 import json
 import re
@@ -19,12 +20,12 @@ def test_the_noop_benchmark_prints_and_writes_its_figures(tmp_path):
     document = tmp_path / "BENCHMARKS.md"
     result = run_cli(
         "bench", "--only", "noop", "--runs", "1", "--no-mitogen", "--lab-prefix", prefix,
-        "--output", str(document), "--json", timeout=1800,
+        "--output", str(document), "--against", "HEAD", "--json", timeout=1800,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
     report = json.loads(result.stdout)
     noop = report["figures"]["noop"]
-    assert set(noop) == {"tuned", "stock"}
+    assert set(noop) == {"tuned", "stock", "ref"}
     for setting in noop.values():
         for metric in ("wall", "controller_cpu", "hosts_cpu", "app_host_cpu", "peak_mb"):
             figure = setting[metric]
@@ -34,7 +35,8 @@ def test_the_noop_benchmark_prints_and_writes_its_figures(tmp_path):
     text = document.read_text()
     row = next(line for line in text.splitlines() if line.startswith("| no-op redeploy"))
     cells = [cell.strip() for cell in row.strip("|").split("|")]
-    assert FIGURE.match(cells[1]) and FIGURE.match(cells[2]), row
-    assert re.match(r"^\d+\.\d\dx$", cells[3]), row
+    # tuned, ref, stock; then tuned vs stock, ref vs stock, tuned vs ref.
+    assert all(FIGURE.match(cell) for cell in cells[1:4]), row
+    assert all(re.match(r"^\d+\.\d\dx$", cell) for cell in cells[4:7]), row
     # The benchmark removed its labs.
     assert labelled("container", f"{prefix}-prod") == []

@@ -59,6 +59,31 @@ def test_the_main_table_shows_each_setting_and_the_speedup():
     assert switch[1] == "0.42"
 
 
+def test_against_a_ref_each_row_shows_the_tuned_ratio_over_it_too():
+    results = _results()
+    for wall in (18.0, 17.0, 19.0):
+        results.add_usage("noop", "ref", FakeUsage(wall, 100))
+    results.settings.sort(key=lambda s: (s == report.BASELINE, s != report.TUNED, s))
+    columns, rows = report.main_table(results)
+    assert columns[:6] == ("what", "tuned s", "ref s", "stock s (baseline)", "tuned vs stock",
+                           "ref vs stock")  # fmt: skip
+    assert columns[6] == "tuned vs ref"
+    noop = next(row for row in rows if row[0].startswith("no-op"))
+    assert noop[6] == "2.00x"
+    goal = next(t for t in report.targets(results) if "noop at least 2x" in t.what)
+    assert goal.met is True and goal.figure == "2.00x (9.0 s / 18.0 s)"
+
+
+def test_the_ref_is_its_git_tree_and_a_name_git_does_not_know_is_refused(tmp_path):
+    project = Path(__file__).resolve().parents[2]
+    setting = settings.ref_setting(project, "HEAD", tmp_path)
+    assert setting.variant == "ref" and setting.project == tmp_path / "ref"
+    assert setting.config == tmp_path / "ref" / "ansible.cfg" and setting.config.is_file()
+    assert (setting.project / "playbooks" / "rollback.yml").is_file()
+    with pytest.raises(InvalidInput, match="--against no-such-ref is not a commit"):
+        settings.ref_setting(project, "no-such-ref", tmp_path / "other")
+
+
 def test_the_cpu_table_keeps_the_controller_and_the_hosts_apart():
     _, rows = report.cpu_table(_results())
     noop_tuned = next(row for row in rows if row[:2] == ("noop", "tuned"))

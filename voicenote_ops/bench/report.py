@@ -19,6 +19,8 @@ from voicenote_ops.files import read_json_as, read_text
 
 BASELINE = "stock"
 TUNED = "tuned"
+# Another git ref of the project, measured with bench --against.
+REF = "ref"
 # The generated part of docs/BENCHMARKS.md; the text around it is the project's own.
 BEGIN = "<!-- bench:begin (written by voicenote-ops bench) -->"
 END = "<!-- bench:end -->"
@@ -162,8 +164,8 @@ def combined(entries: list[dict]) -> Results:
     return results
 
 
-def _speedup(results: Results, row: Row, setting: str) -> str:
-    found = ratio(results.figure(row.key, BASELINE, row.metric),
+def _speedup(results: Results, row: Row, setting: str, over: str = BASELINE) -> str:
+    found = ratio(results.figure(row.key, over, row.metric),
                   results.figure(row.key, setting, row.metric))  # fmt: skip
     return "-" if found is None else f"{found:.2f}x"
 
@@ -184,10 +186,13 @@ def _cpu_speedup(results: Results, row: Row, setting: str) -> str:
 
 
 def main_table(results: Results) -> tuple[tuple[str, ...], list[tuple[str, ...]]]:
-    """Seconds per setting (median (min-max)) and each setting's speed-up over the baseline."""
+    """Seconds per setting (median (min-max)), each setting's speed-up over the baseline and,
+    when another ref of the project was measured (bench --against), the tuned settings' over it."""
     others = [s for s in results.settings if s != BASELINE]
+    against = [REF] if REF in results.settings else []
     columns = ("what", *(f"{s} s" for s in others), f"{BASELINE} s (baseline)",
                *(f"{s} vs {BASELINE}" for s in others),
+               *(f"{TUNED} vs {s}" for s in against),
                *(f"{s} vs {BASELINE}, CPU s" for s in others))  # fmt: skip
     rows = []
     for row in ROWS:
@@ -198,6 +203,7 @@ def main_table(results: Results) -> tuple[tuple[str, ...], list[tuple[str, ...]]
             *(spread(results.figure(row.key, s, row.metric), 2 if row.key == "switch" else 1)
               for s in [*others, BASELINE]),
             *(_speedup(results, row, s) for s in others),
+            *(_speedup(results, row, TUNED, over=s) for s in against),
             *(_cpu_speedup(results, row, s) for s in others),
         ))  # fmt: skip
     return columns, rows
@@ -280,6 +286,13 @@ def targets(results: Results) -> list[Target]:
     if served is not None:
         found.append(Target("rollback under 3 s with the old color idle (until served)",
                             f"{served:.1f} s", served < 3))  # fmt: skip
+    # Against the ref of `bench --against` (the project before the fast paths, docs/fast-paths.md).
+    for row, metric, least in (("rollback", "wall", 4), ("noop", "wall", 2)):
+        mine, theirs = median(row, metric=metric), median(row, REF, metric)
+        if mine and theirs:
+            found.append(Target(f"{row} at least {least}x faster than the ref measured against",
+                                f"{theirs / mine:.2f}x ({mine:.1f} s / {theirs:.1f} s)",
+                                theirs / mine >= least))  # fmt: skip
     one, eight = median("scaling-1"), median("scaling-8")
     if one and eight:
         found.append(Target("8 app hosts at most 1.5x the wall time of 1",

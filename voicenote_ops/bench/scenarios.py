@@ -26,7 +26,7 @@ from voicenote_ops.lab import hosts as lab_hosts
 from voicenote_ops.lab import service as lab_service
 from voicenote_ops.lab.topology import Topology
 from voicenote_ops.load.target import lab_target
-from voicenote_ops.paths import project_dir
+from voicenote_ops.paths import PROJECT_ENV, project_dir
 from voicenote_ops.runner import ANSIBLE_CONFIG_ENV, RunResult, run_playbook
 from voicenote_ops.services import deploy as deploy_service
 from voicenote_ops.services import provision as provision_service
@@ -111,9 +111,12 @@ def _checked(what: str, result: RunResult) -> dict:
 def _run_as(
     setting: Setting, environment: Environment, operation: Callable[[], RunResult], gather: bool
 ) -> dict:
-    """In the measured child: the setting's ansible.cfg, its fact gathering, the operation."""
+    """In the measured child: the setting's ansible.cfg and project, its fact gathering, the
+    operation."""
     if setting.config is not None:
         os.environ[ANSIBLE_CONFIG_ENV] = str(setting.config)
+    if setting.project is not None:
+        os.environ[PROJECT_ENV] = str(setting.project)
     if gather and setting.gather_playbook is not None:
         gathering = environment.playbook_run(str(setting.gather_playbook))
         _checked("gathering facts", run_playbook(gathering, _quiet))

@@ -12,19 +12,27 @@ the fast side).
 """
 
 import importlib.util
+import io
+import subprocess
+import tarfile
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
+from voicenote_ops.errors import InvalidInput
+
 TUNED = "tuned"
 STOCK = "stock"
 MITOGEN = "mitogen"
+REF = "ref"
 
 
 class Variant(StrEnum):
     TUNED = TUNED
     STOCK = STOCK
     MITOGEN = MITOGEN
+    # The playbooks, roles and ansible.cfg of another git ref of this project (bench --against).
+    REF = REF
 
 
 GATHER_PLAYBOOK = """\
@@ -80,16 +88,48 @@ def mitogen_config_text(project: Path, strategies: Path) -> str:
 
 @dataclass(frozen=True)
 class Setting:
-    """One column of the benchmark: its ansible.cfg (None: the project's own) and whether every
-    measured operation starts by gathering every fact."""
+    """One column of the benchmark: its ansible.cfg (None: the project's own), whether every
+    measured operation starts by gathering every fact, and the project whose playbooks and roles
+    run (None: this one)."""
 
     variant: Variant
     config: Path | None
     gather_playbook: Path | None = None
+    project: Path | None = None
 
 
-def prepare(project: Path, workdir: Path, with_mitogen: bool = True) -> list[Setting]:
-    """Write the baseline's (and mitogen's) files into workdir; the settings to compare."""
+def ref_setting(project: Path, ref: str, workdir: Path) -> Setting:
+    """The tree of `ref` (a commit, tag or branch of the project's git repository), written out
+    as it is in git: its playbooks, roles, inventories and ansible.cfg, run by this CLI."""
+    tree = workdir / "ref"
+    tree.mkdir(parents=True, exist_ok=True)
+    try:
+        commit = subprocess.run(
+            ["git", "-C", str(project), "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        archive = subprocess.run(
+            ["git", "-C", str(project), "archive", "--format=tar", commit],
+            capture_output=True,
+            check=True,
+        ).stdout
+    except (OSError, subprocess.CalledProcessError) as error:
+        raise InvalidInput(
+            f"--against {ref} is not a commit of the git repository at {project}.",
+            "Name a commit, tag or branch (git log shows them).",
+        ) from error
+    with tarfile.open(fileobj=io.BytesIO(archive)) as bundle:
+        bundle.extractall(tree, filter="data")
+    return Setting(Variant.REF, tree / "ansible.cfg", project=tree)
+
+
+def prepare(
+    project: Path, workdir: Path, with_mitogen: bool = True, against: str | None = None
+) -> list[Setting]:
+    """Write the baseline's (and mitogen's, and the ref's) files into workdir; the settings to
+    compare."""
     stock = workdir / "stock" / "ansible.cfg"
     stock.parent.mkdir(parents=True, exist_ok=True)
     stock.write_text(stock_config_text(project))
@@ -102,4 +142,6 @@ def prepare(project: Path, workdir: Path, with_mitogen: bool = True) -> list[Set
         config.parent.mkdir(parents=True, exist_ok=True)
         config.write_text(mitogen_config_text(project, strategies))
         settings.append(Setting(Variant.MITOGEN, config))
+    if against:
+        settings.append(ref_setting(project, against, workdir))
     return settings

@@ -18,6 +18,11 @@ from voicenote_ops.lab.service import check_lab_name
 from voicenote_ops.paths import project_dir
 
 ONLY_HELP = f"Only this benchmark (repeatable): {', '.join(scenarios.SCENARIOS)}."
+AGAINST_HELP = (
+    "Also run deploy, no-op and rollback with the playbooks, roles and ansible.cfg of this git "
+    "ref of the project (e.g. 7593c6d, main before docs/fast-paths.md), alternating; each row "
+    "then shows the tuned settings' ratio over it too."
+)
 PREAMBLE = "# Benchmarks\n\nWritten by `voicenote-ops bench` (make bench).\n"
 
 
@@ -66,6 +71,7 @@ def register(app: typer.Typer) -> None:
             False, "--render", help="Measure nothing: write the Markdown again from its .json."
         ),
         json_output: bool = typer.Option(False, "--json", help="Print one JSON document."),
+        against: str = typer.Option(None, "--against", help=AGAINST_HELP),
     ) -> None:
         """Measure what operators feel, each figure against stock Ansible settings in the same run.
 
@@ -99,7 +105,9 @@ def register(app: typer.Typer) -> None:
             report.write_markdown(target, report.markdown(entries), PREAMBLE)
 
         try:
-            compared = bench_settings.prepare(project_dir(), workdir, with_mitogen=mitogen)
+            compared = bench_settings.prepare(
+                project_dir(), workdir, with_mitogen=mitogen, against=against
+            )
             _say("settings compared: " + ", ".join(s.variant.value for s in compared))
             bench_run = scenarios.Bench(
                 compared, results, scenarios.Releases(workdir / "dist"), _say, lab_prefix, write
