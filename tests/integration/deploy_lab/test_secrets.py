@@ -42,16 +42,44 @@ def canaries() -> list[bytes]:
     return found
 
 
-def controller_scan(secrets: list[bytes]) -> list[str]:
+# Set in the deploy's environment: every process it starts inherits it, also those that leave
+# its process tree (ssh's connection masters, which daemonize).
+RUN_MARK = "VOICENOTE_SECRET_SCAN_RUN"
+
+
+def _parent(pid: str) -> str:
+    # /proc/PID/stat: "pid (name) state ppid ..."; the name may hold spaces and parentheses.
+    return (Path("/proc") / pid / "stat").read_text().rsplit(")", 1)[1].split()[1]
+
+
+def _descends(pid: str, ancestor: str) -> bool:
+    try:
+        while pid not in ("0", "1"):
+            pid = _parent(pid)
+            if pid == ancestor:
+                return True
+    except (OSError, IndexError):
+        pass
+    return False
+
+
+def controller_scan(secrets: list[bytes], mark: bytes) -> list[str]:
+    """The processes of this test's run: its children (the CLI, Ansible, ssh) and whatever
+    carries the run's mark. Other test workers' processes on the machine are theirs: a test that
+    hands a password to podman through its environment (test_provision.py) is not this run."""
+    me = str(os.getpid())
     hits = []
     for proc in Path("/proc").iterdir():
-        if not proc.name.isdigit() or proc.name == str(os.getpid()):
+        if not proc.name.isdigit() or proc.name == me:
             continue
-        for part in ("cmdline", "environ"):
-            try:
-                data = (proc / part).read_bytes()
-            except OSError:
-                continue
+        try:
+            environ = (proc / "environ").read_bytes()
+            cmdline = (proc / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if mark not in environ.split(b"\0") and not _descends(proc.name, me):
+            continue
+        for part, data in (("cmdline", cmdline), ("environ", environ)):
             hits += [f"controller pid {proc.name} {part}" for s in secrets if s in data]
     return hits
 
@@ -89,10 +117,11 @@ def test_no_secret_leaks_during_and_after_a_verbose_deploy(deploy_lab, tmp_path)
     run_tmp.mkdir()
     found: list[str] = []
     done = threading.Event()
+    mark = f"{RUN_MARK}={os.getpid()}-{tmp_path.name}"
 
     def sample() -> None:
         while not done.is_set():
-            found.extend(controller_scan(secrets))
+            found.extend(controller_scan(secrets, mark.encode()))
             for host in HOSTS:
                 found.extend(host_scan(secrets, host))
             # The runner's private data dir and every temp file, while they exist.
@@ -101,7 +130,10 @@ def test_no_secret_leaks_during_and_after_a_verbose_deploy(deploy_lab, tmp_path)
     sampler = threading.Thread(target=sample)
     sampler.start()
     try:
-        result = deploy(deploy_lab("1.1.0"), "1.1.0", "-vvvv", env={"TMPDIR": str(run_tmp)})
+        result = deploy(
+            deploy_lab("1.1.0"), "1.1.0", "-vvvv",
+            env={"TMPDIR": str(run_tmp), RUN_MARK: mark.split("=", 1)[1]},
+        )  # fmt: skip
     finally:
         done.set()
         sampler.join()
@@ -128,3 +160,24 @@ def test_positive_control_the_secrets_are_in_the_host_env_file(deploy_lab):
          "/opt/voicenote/shared/voicenote.env"]
     )  # fmt: skip
     assert mode.strip() == "root:voicenote 640"
+
+
+def test_positive_control_the_controller_scan_finds_a_secret_in_its_runs_processes(tmp_path):
+    """The scan is not blind: a child of this test, and a process outside its tree that carries
+    the run's mark, each with a secret in its environment, are found; the same process without
+    the mark, outside the tree, is another run's."""
+    secret = canaries()[0].decode()
+    mark = f"control-{tmp_path.name}"
+    # A sleep no other process runs, so that it can be found and stopped by its arguments.
+    seconds = f"{300 + os.getpid() % 1000}.{len(tmp_path.name)}"
+    child = subprocess.Popen(["sleep", seconds], env={"X": secret})
+    # setsid --fork: the process's parent exits at once, it is reparented outside this tree.
+    for env in ({"X": secret, RUN_MARK: mark}, {"X": secret}):
+        subprocess.run(["setsid", "--fork", "sleep", seconds], env=env, check=True)
+    try:
+        hits = controller_scan([secret.encode()], f"{RUN_MARK}={mark}".encode())
+    finally:
+        child.kill()
+        subprocess.run(["pkill", "-x", "-f", f"sleep {seconds}"], check=False)
+    assert f"controller pid {child.pid} environ" in hits
+    assert len(hits) == 2, hits
