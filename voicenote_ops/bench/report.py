@@ -14,13 +14,11 @@ from typing import Protocol
 
 from pydantic import BaseModel, ConfigDict
 
+from voicenote_ops.bench.settings import REF, STOCK, TUNED
 from voicenote_ops.bench.stats import Figure, ratio, spread
 from voicenote_ops.files import read_json_as, read_text
 
-BASELINE = "stock"
-TUNED = "tuned"
-# Another git ref of the project, measured with bench --against.
-REF = "ref"
+BASELINE = STOCK
 # The generated part of docs/BENCHMARKS.md; the text around it is the project's own.
 BEGIN = "<!-- bench:begin (written by voicenote-ops bench) -->"
 END = "<!-- bench:end -->"
@@ -287,8 +285,8 @@ def targets(results: Results) -> list[Target]:
         found.append(Target("rollback under 3 s with the old color idle (until served)",
                             f"{served:.1f} s", served < 3))  # fmt: skip
     # Against the ref of `bench --against` (the project before the fast paths, docs/fast-paths.md).
-    for row, metric, least in (("rollback", "wall", 4), ("noop", "wall", 2)):
-        mine, theirs = median(row, metric=metric), median(row, REF, metric)
+    for row, least in (("rollback", 4), ("noop", 2)):
+        mine, theirs = median(row), median(row, REF)
         if mine and theirs:
             found.append(Target(f"{row} at least {least}x faster than the ref measured against",
                                 f"{theirs / mine:.2f}x ({mine:.1f} s / {theirs:.1f} s)",

@@ -112,11 +112,10 @@ def main() -> None:
     if module.check_mode:
         module.exit_json(changed=read(path) != content, switched_at=None)
 
-    def run(argv):
-        return module.run_command(argv)
-
     try:
-        result = switch(path, content, run, module.params["check"], module.params["service"])
+        result = switch(
+            path, content, module.run_command, module.params["check"], module.params["service"]
+        )
     except Failed as failure:
         module.fail_json(msg=f"{failure}; the previous upstream is back.")
     module.exit_json(**result)

@@ -182,7 +182,8 @@ def main():
         },
         supports_check_mode=True,
     )
-    path, params = module.params["path"], module.params
+    params = module.params
+    path = params["path"]
     signed = {}
     if params["signature"]:
         try:
@@ -192,8 +193,7 @@ def main():
             module.fail_json(msg=str(error), signed=False, reason=error.reason)
         signed = {"signed": key is not None, "key": key}
     try:
-        summary = verify(path, module.params["version"], module.params["python"],
-                         set(module.params["ignore"]))  # fmt: skip
+        summary = verify(path, params["version"], params["python"], set(params["ignore"]))
     except BundleRefused as error:
         module.fail_json(msg=str(error))
     extra_result = {} if os.path.isdir(path) else {"sha256": _sha256(path)}
