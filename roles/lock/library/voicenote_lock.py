@@ -6,7 +6,12 @@ win; a lease whose holder stopped renewing it expires. A live lease is taken ove
 same CI run (a re-run of a job whose runner died) or on an explicit take_over, and the lease
 taken over is returned so the run can record it. Each lease gets an id: only the run that holds
 that id renews or releases it, so a run whose lease was taken over learns it at its next
-renewal instead of carrying on unlocked."""
+renewal instead of carrying on unlocked.
+
+An acquire can also read, once the lease is taken, the database's schema revision on this host
+(read_schema_of): the run's schema guard needs it next, and reading it in the same round trip
+saves one. The read is psql as postgres; it never fails the acquire (its rc, stdout and stderr
+come back as schema_read for the guard to judge)."""
 
 import fcntl
 import json
@@ -61,6 +66,12 @@ options:
     description: Seconds to wait for a lease held by someone else (0 refuses at once).
     type: int
     default: 0
+  read_schema_of:
+    description: >-
+      After an acquire, read this database's Alembic revisions (psql as postgres) and return
+      them as schema_read; empty reads nothing.
+    type: str
+    default: ""
 """
 
 RETURN = r"""
@@ -84,9 +95,23 @@ asked_by:
   description: The holder that asked (who broke a lease, for force_release).
   type: str
   returned: on success
+schema_read:
+  description: >-
+    The database's revisions as psql printed them (comma-separated, in order): database, rc,
+    stdout, stderr. A database never migrated has no alembic_version table (rc 1, stderr says so).
+  type: dict
+  returned: when read_schema_of is set and the lease was acquired
 """
 
 ACTIONS = ["acquire", "renew", "release", "status", "force_release"]
+# The revisions Alembic recorded, comma-separated in order (roles/migrate/tasks/current.yml).
+SCHEMA_SQL = "SELECT string_agg(version_num, ',' ORDER BY version_num) FROM alembic_version"
+
+
+def schema_read_argv(database):
+    """psql as postgres, from root (the module runs with become), reading the revisions."""
+    psql = ["psql", "-X", "-tA", "-d", database, "-c", SCHEMA_SQL]
+    return ["runuser", "-u", "postgres", "--", *psql]
 
 
 def _now():
@@ -217,6 +242,7 @@ def main():
             "version": {"type": "str", "default": ""},
             "ttl": {"type": "int", "default": 600},
             "wait": {"type": "int", "default": 0},
+            "read_schema_of": {"type": "str", "default": ""},
         },
         supports_check_mode=False,
     )
@@ -239,7 +265,21 @@ def main():
                 )
             changed = outcome is not None and apply(params["path"], outcome)
         if outcome is not None:
+            read = {}
+            if params["action"] == "acquire" and params["read_schema_of"]:
+                rc, out, err = module.run_command(
+                    schema_read_argv(params["read_schema_of"]), cwd="/"
+                )
+                read = {
+                    "schema_read": {
+                        "database": params["read_schema_of"],
+                        "rc": rc,
+                        "stdout": out,
+                        "stderr": err,
+                    }
+                }
             module.exit_json(
+                **read,
                 changed=changed,
                 previous=previous,
                 held_by_other=False,
