@@ -1,5 +1,6 @@
 """Which files a running color started before: what the bluegreen role's restart rolls it onto
-(the state module's stale_files, read like on a host)."""
+(the state module's stale_files, read like on a host), and the installed releases with their
+install markers, which the release role checks instead of reading them again."""
 
 import os
 
@@ -35,3 +36,25 @@ def test_a_color_that_does_not_run_and_a_missing_file_are_never_stale(tmp_path):
     env = written(tmp_path / "voicenote.env", STARTED + 5)
     assert state_module.stale_files(None, [env]) == []
     assert state_module.stale_files(STARTED, [str(tmp_path / "gone.env")]) == []
+
+
+def release(root, version: str, marker: str | None, at: float):
+    folder = root / "releases" / version
+    folder.mkdir(parents=True)
+    if marker is not None:
+        (folder / ".installed").write_text(marker + "\n")
+        os.utime(folder / ".installed", (at, at))
+
+
+def test_installed_releases_come_with_their_markers_oldest_install_first(tmp_path):
+    release(tmp_path, "1.1.0", "b" * 64, STARTED + 10)
+    release(tmp_path, "1.0.0", "a" * 64, STARTED)
+    release(tmp_path, "1.2.0", None, STARTED + 20)  # unpacked, never finished: not installed
+    (tmp_path / "releases" / ".incoming").mkdir()
+    installed = state_module.installed_releases(str(tmp_path))
+    assert list(installed) == ["1.0.0", "1.1.0"]
+    assert installed == {"1.0.0": "a" * 64, "1.1.0": "b" * 64}
+
+
+def test_a_host_without_releases_has_none_installed(tmp_path):
+    assert state_module.installed_releases(str(tmp_path)) == {}

@@ -66,6 +66,11 @@ releases:
   description: The installed releases (with an install marker), oldest first.
   type: list
   returned: always
+markers:
+  description: Each installed release's install marker (the sha256 of the bundle it came from),
+    so that a deploy of an installed release needs no read of its own (role release).
+  type: dict
+  returned: always
 """
 
 _LIVE = re.compile(r"^\s*default\s+(\w+);", re.MULTILINE)
@@ -89,17 +94,22 @@ def _release(root, color):
     return os.path.basename(target.rstrip("/")) if installed else None
 
 
-def _installed_releases(root):
+def installed_releases(root):
+    """{version: its install marker's content, stripped}, oldest install first."""
     folder = os.path.join(root, "releases")
     try:
         names = os.listdir(folder)
     except OSError:
-        return []
-    markers = [os.path.join(folder, name, ".installed") for name in names]
-    installed = [
-        (os.path.getmtime(m), n) for m, n in zip(markers, names, strict=True) if os.path.isfile(m)
-    ]
-    return [name for _, name in sorted(installed)]
+        return {}
+    installed = []
+    for name in names:
+        marker = os.path.join(folder, name, ".installed")
+        try:
+            with open(marker, encoding="utf-8") as handle:
+                installed.append((os.fstat(handle.fileno()).st_mtime, name, handle.read().strip()))
+        except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+            continue
+    return {name: content for _, name, content in sorted(installed)}
 
 
 def _units_are(question, answer, colors):
@@ -160,6 +170,7 @@ def main():
     started = {color: _started(color) if active[color] else None for color in colors}
     reads = module.params["reads"]
     versions = {color: _release(module.params["root"], color) for color in colors}
+    markers = installed_releases(module.params["root"])
     module.exit_json(
         changed=False,
         live=live,
@@ -175,7 +186,8 @@ def main():
             for color in colors
         },
         serves=versions[live] if active[live] else None,
-        releases=_installed_releases(module.params["root"]),
+        releases=list(markers),
+        markers=markers,
     )
 
 
