@@ -29,13 +29,19 @@ def lab_name(purpose: str) -> str:
     return f"{LAB_PREFIX}-{purpose}"
 
 
-def role_plugin(role: str, kind: str, name: str):
-    """A role's module or plugin (roles/ROLE/KIND/NAME.py) imported, to test its functions."""
-    path = PROJECT / "roles" / role / kind / f"{name}.py"
+def _import(name: str, path: Path):
     spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def role_plugin(role: str, kind: str, name: str):
+    """A role's module or plugin (roles/ROLE/KIND/NAME.py) imported, to test its functions, with
+    the role's module_utils where Ansible puts them (ansible.module_utils.NAME)."""
+    for shared in sorted((PROJECT / "roles" / role / "module_utils").glob("*.py")):
+        sys.modules[f"ansible.module_utils.{shared.stem}"] = _import(shared.stem, shared)
+    return _import(name, PROJECT / "roles" / role / kind / f"{name}.py")
 
 
 def shared_temp(factory: pytest.TempPathFactory, name: str) -> Path:

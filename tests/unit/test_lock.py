@@ -3,6 +3,7 @@
 who may take a live lease, who may renew or release it, and how long a renewal holds it."""
 
 import os
+from pathlib import Path
 
 import pytest
 
@@ -129,3 +130,61 @@ def test_the_identity_is_the_ci_run_or_the_real_account_never_a_claimed_name():
     assert local == {"holder": "root@ops1", "run": ""}
     assert identity({"GITHUB_RUN_ID": " "}, os.getuid(), "h")["run"] == ""
     assert identity({}, 2**31 - 7, "h")["holder"] == f"uid-{2**31 - 7}@h"
+
+
+audit = role_plugin("lock", "library", "voicenote_audit")
+
+
+class Ended(Exception):
+    """How a module ends: exit_json or fail_json, with what it returned."""
+
+
+class Module:
+    def exit_json(self, **result):
+        raise Ended({"failed": False, **result})
+
+    def fail_json(self, **result):
+        raise Ended({"failed": True, **result})
+
+
+def held(path, **who):
+    params = {**ask("acquire", **who), "ttl": TTL}
+    _, outcome, _ = lock.under_flock(path, params)
+    return outcome["lease"]
+
+
+def record_and_release(trail, lease_file, lease_id):
+    params = {"path": trail, "record": {"to": "1.1.0"}, "signing_key": None,
+              "release_lease_file": lease_file, "release_lease_id": lease_id}  # fmt: skip
+    with pytest.raises(Ended) as ended:
+        audit.append_and_release(Module(), params)
+    return ended.value.args[0]
+
+
+def test_the_record_and_the_release_of_the_runs_lease_are_one_step(tmp_path):
+    lease_file, trail = str(tmp_path / "deploy.lock"), str(tmp_path / "audit.jsonl")
+    lease = held(lease_file)
+    result = record_and_release(trail, lease_file, lease["id"])
+    assert not result["failed"] and result["released"] is True
+    assert lock._read(lease_file) is None
+    assert result["line"] == '{"to": "1.1.0"}'
+    assert Path(trail).read_text() == result["line"] + "\n"
+
+
+def test_a_lease_taken_over_meanwhile_is_left_to_its_new_holder(tmp_path):
+    lease_file, trail = str(tmp_path / "deploy.lock"), str(tmp_path / "audit.jsonl")
+    ours = held(lease_file)
+    theirs = lock.under_flock(lease_file, {**ask("acquire", holder="ci:7"), "take_over": True})
+    result = record_and_release(trail, lease_file, ours["id"])
+    assert not result["failed"] and result["released"] is False
+    assert lock._read(lease_file) == theirs[1]["lease"]
+
+
+def test_a_record_that_cannot_be_written_still_releases_the_lease_and_fails(tmp_path):
+    lease_file = str(tmp_path / "deploy.lock")
+    lease = held(lease_file)
+    (tmp_path / "trail").mkdir()  # a folder where the trail should be: the append fails
+    result = record_and_release(str(tmp_path / "trail"), lease_file, lease["id"])
+    assert result["failed"] and result["released"] is True
+    assert result["msg"].startswith("The audit record could not be written:")
+    assert lock._read(lease_file) is None

@@ -10,7 +10,11 @@ written by hand, signed by another key, or with one field changed after signing 
 
 What is signed is the record's canonical JSON (keys sorted, no spaces, ASCII) without its
 `signature` field, so any copy of the record (the lock host's trail, the controller's, one
-brought by `voicenote-ops history`) verifies the same."""
+brought by `voicenote-ops history`) verifies the same.
+
+An append can also release the run's deploy lease (release_lease_file, release_lease_id) in the
+same round trip, after the record and even when writing the record failed: a run that ends
+never keeps its lease for want of a line in the trail."""
 
 import fcntl
 import glob
@@ -21,6 +25,7 @@ import subprocess
 import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.voicenote_lease import release
 
 DOCUMENTATION = r"""
 module: voicenote_audit
@@ -51,6 +56,14 @@ options:
       The keys whose signatures count (evidence), in git's allowed-signers format, principal
       voicenote-audit: C(voicenote-audit namespaces="voicenote-audit" ssh-ed25519 AAAA...).
     type: str
+  release_lease_file:
+    description: The deploy lease file whose lease to release after the append (append).
+    type: path
+  release_lease_id:
+    description: >-
+      The run's lease id: released after the append, even when the append failed; a lease no
+      longer this run's is left as it is (append).
+    type: str
 """
 
 RETURN = r"""
@@ -74,6 +87,10 @@ pinned:
   description: Whether the allowed signers name any key at all (evidence).
   type: bool
   returned: when action is evidence
+released:
+  description: Whether the run's lease was released (append with release_lease_id).
+  type: bool
+  returned: when release_lease_id is given
 """
 
 NAMESPACE = "voicenote-audit"
@@ -173,21 +190,49 @@ def main():
             "trails": {"type": "path"},
             "match": {"type": "dict", "default": {}},
             "allowed_signers": {"type": "str", "default": ""},
+            "release_lease_file": {"type": "path"},
+            "release_lease_id": {"type": "str", "default": ""},
         },
         required_if=[("action", "append", ["path", "record"]), ("action", "evidence", ["trails"])],
         supports_check_mode=False,
     )
     params = module.params
+    if params["release_lease_id"] and not params["release_lease_file"]:
+        module.fail_json(msg="release_lease_file is needed to release a lease.")
+    if params["action"] == "append":
+        append_and_release(module, params)
     try:
-        if params["action"] == "append":
-            line, signed = append(params["path"], params["record"], params["signing_key"])
-            module.exit_json(changed=True, line=line, signed=signed)
         good, unverified = evidence(params["trails"], params["match"], params["allowed_signers"])
     except (OSError, ValueError, subprocess.CalledProcessError) as error:
-        detail = getattr(error, "stderr", None)
-        module.fail_json(msg=f"{error}{': ' + detail.decode().strip() if detail else ''}")
+        module.fail_json(msg=said(error))
     pinned = pins_a_key(params["allowed_signers"])
     module.exit_json(changed=False, evidence=good, unverified=unverified, pinned=pinned)
+
+
+def said(error):
+    detail = getattr(error, "stderr", None)
+    return f"{error}{': ' + detail.decode().strip() if detail else ''}"
+
+
+def append_and_release(module, params):
+    """Append the record, then release the run's lease when asked, whatever the append did."""
+    result, failure = {}, None
+    try:
+        line, signed = append(params["path"], params["record"], params["signing_key"])
+        result.update(line=line, signed=signed)
+    except (OSError, ValueError, subprocess.CalledProcessError) as error:
+        failure = f"The audit record could not be written: {said(error)}"
+    if params["release_lease_id"]:
+        try:
+            _, result["released"] = release(
+                params["release_lease_file"], params["release_lease_id"]
+            )
+        except OSError as error:
+            result["released"] = False
+            failure = failure or f"The deploy lease could not be released: {error}"
+    if failure:
+        module.fail_json(msg=failure, **result)
+    module.exit_json(changed=True, **result)
 
 
 if __name__ == "__main__":

@@ -13,13 +13,19 @@ An acquire can also read, once the lease is taken, the database's schema revisio
 saves one. The read is psql as postgres; it never fails the acquire (its rc, stdout and stderr
 come back as schema_read for the guard to judge)."""
 
-import fcntl
-import json
-import os
-import secrets
 import time
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.voicenote_lease import (  # noqa: F401 (the tests read them here)
+    ACTIONS,
+    LeaseLost,
+    _read,
+    apply,
+    decide,
+    live,
+    refusal,
+    under_flock,
+)
 
 DOCUMENTATION = r"""
 module: voicenote_lock
@@ -103,7 +109,6 @@ schema_read:
   returned: when read_schema_of is set and the lease was acquired
 """
 
-ACTIONS = ["acquire", "renew", "release", "status", "force_release"]
 # The revisions Alembic recorded, comma-separated in order (roles/migrate/tasks/current.yml).
 SCHEMA_SQL = "SELECT string_agg(version_num, ',' ORDER BY version_num) FROM alembic_version"
 
@@ -112,121 +117,6 @@ def schema_read_argv(database):
     """psql as postgres, from root (the module runs with become), reading the revisions."""
     psql = ["psql", "-X", "-tA", "-d", database, "-c", SCHEMA_SQL]
     return ["runuser", "-u", "postgres", "--", *psql]
-
-
-def _now():
-    return int(time.time())
-
-
-def _stamp(seconds):
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(seconds))
-
-
-def _read(path):
-    try:
-        with open(path, encoding="utf-8") as handle:
-            lease = json.load(handle)
-    except FileNotFoundError:
-        return None
-    except ValueError:
-        return None  # a torn or foreign file is no lease
-    return lease if isinstance(lease, dict) else None
-
-
-def _write(path, lease):
-    temporary = f"{path}.tmp"
-    with open(temporary, "w", encoding="utf-8") as handle:
-        json.dump(lease, handle, sort_keys=True)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.chmod(temporary, 0o640)
-    os.replace(temporary, path)
-
-
-def live(lease, now):
-    return lease is not None and lease.get("expires_epoch", 0) > now
-
-
-def mine(lease, params):
-    return lease is not None and bool(params["lease_id"]) and lease.get("id") == params["lease_id"]
-
-
-def same_run(lease, params):
-    return lease is not None and bool(params["run"]) and lease.get("run") == params["run"]
-
-
-def refusal(lease):
-    """What a second holder is told: who holds the lease, until when, and the two ways on."""
-    return (
-        f"{lease.get('operation', 'a run')} of {lease.get('version') or 'the environment'} by "
-        f"{lease.get('holder', 'someone')} holds the deploy lock since "
-        f"{lease.get('acquired_at', '?')} (until {lease.get('expires_at', '?')} unless renewed); "
-        "once sure that run is dead, take the lock over with --take-over "
-        "(-e voicenote_lock_take_over=true), recorded in the audit trail, or wait for it."
-    )
-
-
-def new_lease(params, previous, now):
-    """The lease this run holds from now on; a renewal keeps its id and start."""
-    kept = previous if params["action"] == "renew" else {}
-    return {
-        "id": kept.get("id") or secrets.token_hex(8),
-        "holder": params["holder"],
-        "run": params["run"],
-        "operation": params["operation"],
-        "version": params["version"],
-        "acquired_at": kept.get("acquired_at", _stamp(now)),
-        "renewed_at": _stamp(now),
-        "renewed_epoch": now,
-        "expires_at": _stamp(now + params["ttl"]),
-        "expires_epoch": now + params["ttl"],
-    }
-
-
-class LeaseLost(Exception):
-    """A renewal found the lease gone, expired and taken, or taken over."""
-
-
-def decide(params, previous, now):
-    """The outcome of the action on the lease as it is (a dict, with `write` the lease to write,
-    or `remove`), or None when acquire must wait for another holder's live lease."""
-    action = params["action"]
-    if action == "status":
-        return {"lease": previous if live(previous, now) else None}
-    if action == "force_release":
-        return {"lease": None, "remove": previous is not None}
-    if action == "release":
-        ours = mine(previous, params)
-        return {"lease": None if ours else previous, "remove": ours}
-    if action == "renew":
-        if not mine(previous, params):
-            now_held = (
-                f"{previous.get('holder')}'s since {previous.get('acquired_at')}"
-                if previous
-                else "gone"
-            )
-            raise LeaseLost(
-                f"The deploy lease is no longer this run's ({params['holder']}): it is "
-                f"{now_held} (taken over, or broken with lock release)."
-            )
-        lease = new_lease(params, previous, now)
-        return {"lease": lease, "write": lease}
-    contested = live(previous, now)
-    if contested and not (same_run(previous, params) or params["take_over"]):
-        return None
-    lease = new_lease(params, previous, now)
-    return {"lease": lease, "write": lease, "taken_over": previous if contested else None}
-
-
-def apply(path, outcome):
-    """Write or remove the lease file as decided; whether it changed."""
-    if outcome.get("write") is not None:
-        _write(path, outcome["write"])
-        return True
-    if outcome.get("remove"):
-        os.unlink(path)
-        return True
-    return False
 
 
 def main():
@@ -251,19 +141,14 @@ def main():
         module.fail_json(msg="A holder is needed to acquire the lease.")
     if params["action"] in ("renew", "release") and not params["lease_id"]:
         module.fail_json(msg="The lease's id (from acquire) is needed to renew or release it.")
-    os.makedirs(os.path.dirname(params["path"]), mode=0o750, exist_ok=True)
     deadline = time.monotonic() + params["wait"]
     while True:
-        with open(f"{params['path']}.flock", "a", encoding="utf-8") as guard:
-            fcntl.flock(guard, fcntl.LOCK_EX)
-            previous = _read(params["path"])
-            try:
-                outcome = decide(params, previous, _now())
-            except LeaseLost as lost:
-                module.fail_json(
-                    msg=str(lost), previous=previous, lease=previous, held_by_other=True
-                )
-            changed = outcome is not None and apply(params["path"], outcome)
+        try:
+            previous, outcome, changed = under_flock(params["path"], params)
+        except LeaseLost as lost:
+            module.fail_json(
+                msg=str(lost), previous=lost.previous, lease=lost.previous, held_by_other=True
+            )
         if outcome is not None:
             read = {}
             if params["action"] == "acquire" and params["read_schema_of"]:
