@@ -1,10 +1,13 @@
-"""The schema guard's decision, from manifests alone (the module's pure part)."""
+"""The schema guard's decision, from manifests alone (the module's pure part), and the same
+decision judged on the controller from the manifests a rollback's plan read with the host's state
+(the migrate role's action plugin, the bluegreen state module)."""
 
 import importlib.util
+import json
 
 import pytest
 
-from tests.conftest import PROJECT
+from tests.conftest import PROJECT, role_plugin
 
 pytestmark = pytest.mark.unit
 
@@ -13,6 +16,8 @@ _spec = importlib.util.spec_from_file_location(
 )
 guard = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(guard)
+action = role_plugin("migrate", "action_plugins", "voicenote_schema_guard")
+state = role_plugin("bluegreen", "library", "voicenote_bluegreen_state")
 
 
 def migration(revision, down, compatible=True):
@@ -56,3 +61,33 @@ def test_the_refusal_names_the_incompatible_migration_and_the_way_out():
 def test_a_bundle_not_yet_installed_is_judged_from_its_own_migrations():
     assert guard.decide({}, "1.1.0", V11, ["0001"], False)[0] == "upgrade"
     assert guard.decide({}, "3.0.0", None, ["0001"], False)[0] == "refused"
+
+
+def installed_on_a_host(root, releases):
+    """Releases as a host keeps them: manifest.json and the install marker (one unfinished)."""
+    for version, migrations in releases.items():
+        folder = root / "releases" / version
+        folder.mkdir(parents=True)
+        (folder / "manifest.json").write_text(json.dumps({"migrations": migrations}))
+        (folder / ".installed").write_text("sha\n")
+    (root / "releases" / "9.9.9").mkdir()  # unpacked, never installed
+
+
+@pytest.mark.parametrize(
+    ("target", "current", "allow_downgrade"),
+    [("1.1.0", ["0002"], False), ("1.0.0", ["0002"], False), ("1.1.0", ["0003"], False),
+     ("1.1.0", ["0003"], True), ("1.1.0", ["0009"], False), ("3.0.0", ["0002"], False)],
+)  # fmt: skip
+def test_a_rollback_judged_on_the_controller_decides_as_the_module_on_the_host(
+    tmp_path, target, current, allow_downgrade
+):
+    installed_on_a_host(tmp_path, {v: m["migrations"] for v, m in INSTALLED.items()})
+    on_host = guard.decide(guard._manifests(str(tmp_path)), target, None, current, allow_downgrade)
+    read = state.migrations_of(str(tmp_path), state.installed_releases(str(tmp_path)))
+    args = {"target": target, "target_migrations": None, "current": current,
+            "allow_downgrade": allow_downgrade}  # fmt: skip
+    judged = action.judged(read, args)
+    assert judged["decision"] == on_host[0] and judged["msg"] == on_host[1]
+    assert judged.get("failed", False) == (on_host[0] == "refused")
+    details = {k: v for k, v in judged.items() if k not in ("decision", "msg", "failed", "changed")}
+    assert details == on_host[2]

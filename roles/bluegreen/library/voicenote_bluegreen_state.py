@@ -2,8 +2,10 @@
 """Read a host's blue/green state in one module run: which color nginx sends traffic to (the
 upstream file is the truth of what serves), which release each color links to, whether each
 color's unit is active, and which of the files a color reads at start changed after it started
-(the color runs a configuration that is no longer the one on disk)."""
+(the color runs a configuration that is no longer the one on disk). On request, the installed
+releases' migrations too, for a schema guard judged on the controller (a rollback's)."""
 
+import json
 import os
 import re
 import subprocess
@@ -38,6 +40,10 @@ options:
     type: list
     elements: str
     default: []
+  manifests:
+    description: Also return each installed release's migrations (from its manifest.json).
+    type: bool
+    default: false
 """
 
 RETURN = r"""
@@ -66,6 +72,11 @@ releases:
   description: The installed releases (with an install marker), oldest first.
   type: list
   returned: always
+manifests:
+  description: With manifests, {version: {migrations: [...]}} for each installed release, by
+    version name, as the schema guard module reads them on the host.
+  type: dict
+  returned: when manifests is true
 markers:
   description: Each installed release's install marker (the sha256 of the bundle it came from),
     so that a deploy of an installed release needs no read of its own (role release).
@@ -110,6 +121,18 @@ def installed_releases(root):
         except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
             continue
     return {name: content for _, name, content in sorted(installed)}
+
+
+def migrations_of(root, versions):
+    """{version: {"migrations": [...]}} from each release's manifest.json, by version name."""
+    found = {}
+    for version in sorted(versions):
+        try:
+            with open(os.path.join(root, "releases", version, "manifest.json"), "rb") as manifest:
+                found[version] = {"migrations": json.load(manifest)["migrations"]}
+        except FileNotFoundError:
+            continue  # as the guard module: a release without a manifest adds nothing
+    return found
 
 
 def _units_are(question, answer, colors):
@@ -158,6 +181,7 @@ def main():
             "upstream_file": {"type": "path", "default": "/etc/nginx/voicenote/live-upstream.conf"},
             "colors": {"type": "list", "elements": "str", "default": ["blue", "green"]},
             "reads": {"type": "list", "elements": "str", "default": []},
+            "manifests": {"type": "bool", "default": False},
         },
         supports_check_mode=True,
     )
@@ -171,7 +195,13 @@ def main():
     reads = module.params["reads"]
     versions = {color: _release(module.params["root"], color) for color in colors}
     markers = installed_releases(module.params["root"])
+    manifests = (
+        {"manifests": migrations_of(module.params["root"], markers)}
+        if module.params["manifests"]
+        else {}
+    )
     module.exit_json(
+        **manifests,
         changed=False,
         live=live,
         idle=next(color for color in colors if color != live),

@@ -128,17 +128,17 @@ def decide(manifests, target, target_migrations, current, allow_downgrade):
     )
 
 
+ARGUMENT_SPEC = {
+    "root": {"type": "path", "default": "/opt/voicenote"},
+    "target": {"type": "str", "required": True},
+    "target_migrations": {"type": "list", "elements": "dict"},
+    "current": {"type": "list", "elements": "str", "required": True},
+    "allow_downgrade": {"type": "bool", "default": False},
+}
+
+
 def main():
-    module = AnsibleModule(
-        argument_spec={
-            "root": {"type": "path", "default": "/opt/voicenote"},
-            "target": {"type": "str", "required": True},
-            "target_migrations": {"type": "list", "elements": "dict"},
-            "current": {"type": "list", "elements": "str", "required": True},
-            "allow_downgrade": {"type": "bool", "default": False},
-        },
-        supports_check_mode=True,
-    )
+    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
     params = module.params
     decision, message, details = decide(
         _manifests(params["root"]),
