@@ -64,7 +64,22 @@ def _unreachable(action: str, result: RunResult) -> None:
 
 def status(environment: Environment, on_progress: Callable[[Progress], None]) -> Status:
     result = run_playbook(environment.playbook_run("status.yml"), on_progress=on_progress)
+    return status_from(result)
+
+
+def status_from(result: RunResult) -> Status:
+    """The status a run of status.yml reported. The app hosts and the database are read at the
+    same time: a database that could not be read is said, never shown as a schema of none."""
     _unreachable("status", result)
+    if "voicenote_schema" not in result.reported:
+        why = next(
+            (o.message for o in result.hosts.values() if (o.failed or o.unreachable) and o.message),
+            "no host answered",
+        )
+        raise NeedsAttention(
+            f"status could not read the schema head: {why}",
+            "Check the database host with voicenote-ops ping ENV.",
+        )
     states = result.reported.get("voicenote_hosts") or {}
     hosts = []
     for host, state in sorted(states.items()):
