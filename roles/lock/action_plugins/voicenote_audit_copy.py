@@ -18,18 +18,14 @@ def append_once(path: str, line: str) -> bool:
     os.makedirs(os.path.dirname(path) or ".", mode=0o700, exist_ok=True)
     fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
     with os.fdopen(fd, "r+", encoding="utf-8") as trail:
-        if line in (kept.rstrip("\n") for kept in trail):
-            return False
-        if trail.tell() and not _ends_with_newline(path):
-            trail.write("\n")
-        trail.write(line + "\n")
+        last = "\n"  # an empty trail needs no newline before the line
+        for kept in trail:
+            if kept.rstrip("\n") == line:
+                return False
+            last = kept
+        # A last line without its newline (a torn write) gets one: the line stays on its own.
+        trail.write(("" if last.endswith("\n") else "\n") + line + "\n")
     return True
-
-
-def _ends_with_newline(path: str) -> bool:
-    with open(path, "rb") as trail:
-        trail.seek(-1, os.SEEK_END)
-        return trail.read(1) == b"\n"
 
 
 class ActionModule(ActionBase):
