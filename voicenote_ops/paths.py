@@ -48,3 +48,16 @@ def state_dir() -> Path:
         return Path(explicit)
     base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
     return Path(base) / "voicenote-ops"
+
+
+CACHE_ENV = "VOICENOTE_OPS_CACHE"
+
+
+def cache_dir() -> Path:
+    """What is slow to make and the same for every state folder (the app images' base layer):
+    $VOICENOTE_OPS_CACHE, else the user's cache folder."""
+    explicit = os.environ.get(CACHE_ENV)
+    if explicit:
+        return Path(explicit)
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "voicenote-ops"

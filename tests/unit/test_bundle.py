@@ -277,3 +277,18 @@ def test_build_without_version_is_a_usage_error() -> None:
     result = CliRunner().invoke(_cli(), ["build"])
     assert result.exit_code == 2
     assert "--version" in result.output
+
+
+def test_build_image_without_the_tools_is_refused_before_the_bundle(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("os.geteuid", lambda: 0)
+    monkeypatch.setattr("shutil.which", lambda tool: None if tool == "debootstrap" else tool)
+    out = tmp_path / "dist"
+    result = CliRunner().invoke(
+        _cli(), ["build", "--version", "1.0.0", "--image", "--out", str(out)]
+    )
+    assert isinstance(result.exception, InvalidInput)
+    assert result.exception.code == ExitCode.INVALID
+    assert "needs debootstrap" in result.exception.render()
+    assert not out.exists()

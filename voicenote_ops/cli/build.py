@@ -10,9 +10,25 @@ from voicenote_ops.bundle.archive import sha256_file
 from voicenote_ops.bundle.signature import SIGNING_KEY_ENV, signature_path, signing_key
 from voicenote_ops.bundle.version import check_release_version
 from voicenote_ops.cli.output import console, err_console, print_json
+from voicenote_ops.image.build import BuiltImage, build_image, require_tools
 from voicenote_ops.paths import project_dir
 
 DEFAULT_APP = Path("examples") / "voicenote-api"
+
+
+def _progress(message: str) -> None:
+    err_console.print(message, markup=False, highlight=False)
+
+
+def _image_result(built: BuiltImage) -> dict:
+    return {
+        "image": built.reference,
+        "image_archive": str(built.archive.path),
+        "image_digest": built.archive.digest,
+        "image_id": built.archive.config_digest,
+        "image_size_bytes": built.archive.size,
+        "image_layers_bytes": {"base": built.base.size, "release": built.release.size},
+    }
 
 
 def build(
@@ -33,21 +49,25 @@ def build(
             "without one the bundle is unsigned.",
         ),
     ] = None,
+    image: Annotated[
+        bool,
+        typer.Option(
+            "--image",
+            help="Also build the OCI image NAME-VERSION.oci.tar from the bundle and load it "
+            "into podman as localhost/NAME:VERSION (needs root and the lab prerequisites).",
+        ),
+    ] = False,
     json_output: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
     """Build NAME-VERSION.tar.gz: app wheel, locked wheelhouse, migrations and manifest, and
-    with --signing-key its signature NAME-VERSION.tar.gz.sig."""
+    with --signing-key its signature NAME-VERSION.tar.gz.sig; with --image, the app's image."""
     # Refuse a bad version or signing key before looking for the project or building anything.
     check_release_version(version)
     signer = signing_key(signing_key_file) if signing_key_file is not None else None
+    if image:
+        require_tools()
     source = app_dir if app_dir is not None else project_dir() / DEFAULT_APP
-    bundle = build_bundle(
-        source,
-        version,
-        out,
-        signing_key=signer,
-        progress=lambda message: err_console.print(message, markup=False, highlight=False),
-    )
+    bundle = build_bundle(source, version, out, signing_key=signer, progress=_progress)
     manifest = verify_bundle(bundle)
     if signer is None:
         err_console.print(
@@ -67,11 +87,13 @@ def build(
         "source_commit": manifest.source_commit,
         "alembic_heads": list(manifest.alembic_heads),
     }
+    if image:
+        result |= _image_result(build_image(bundle, out, progress=_progress))
     if json_output:
         print_json(result)
         return
     for key, value in result.items():
-        console.print(f"{key}: {value}", markup=False, highlight=False)
+        console.print(f"{key}: {value}", markup=False, highlight=False, soft_wrap=True)
 
 
 def register(app: typer.Typer) -> None:

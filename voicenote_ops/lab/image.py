@@ -55,10 +55,13 @@ class ImageRecipe:
     suite: str = "bookworm"
     packages: tuple[str, ...] = PACKAGES
     mirror: str = DEFAULT_MIRROR
+    # The script run inside the root file system (chroot) after debootstrap, as a resource.
+    setup_package: str = "voicenote_ops.lab"
+    setup_name: str = "image-setup.sh"
 
     @property
     def setup_script(self) -> str:
-        return files("voicenote_ops.lab").joinpath("image-setup.sh").read_text()
+        return files(self.setup_package).joinpath(self.setup_name).read_text()
 
     @property
     def digest(self) -> str:
@@ -106,26 +109,34 @@ def image_exists(tag: str) -> bool:
     return code == 0
 
 
-def _build(recipe: ImageRecipe, log: Path) -> None:
+def require_debootstrap(what: str) -> None:
     if shutil.which("debootstrap") is None:
         raise InvalidInput(
-            "Building the lab image needs debootstrap, which this machine does not have.",
+            f"Building {what} needs debootstrap, which this machine does not have.",
             "Install the prerequisites with: voicenote-ops lab prereqs",
         )
+
+
+def make_rootfs(recipe: ImageRecipe, rootfs: Path, log: Path, *, what: str) -> None:
+    """Debootstrap the recipe's root file system at rootfs and run its setup script in it."""
+    require_debootstrap(what)
+    with log.open("w") as out:
+        steps = [
+            (recipe.debootstrap_argv(rootfs), None),
+            (["chroot", str(rootfs), "/bin/sh", "-s"], recipe.setup_script.encode()),
+        ]
+        for argv, stdin in steps:
+            done = subprocess.run(argv, input=stdin, stdout=out, stderr=out, check=False)
+            if done.returncode != 0:
+                raise NeedsAttention(f"Building {what} failed at `{argv[0]}`.", f"See {log}.")
+
+
+def _build(recipe: ImageRecipe, log: Path) -> None:
+    require_debootstrap("the lab image")
     work = Path(tempfile.mkdtemp(prefix="image-", dir=state_dir()))
     rootfs = work / "rootfs"
     try:
-        with log.open("w") as out:
-            steps = [
-                (recipe.debootstrap_argv(rootfs), None),
-                (["chroot", str(rootfs), "/bin/sh", "-s"], recipe.setup_script.encode()),
-            ]
-            for argv, stdin in steps:
-                done = subprocess.run(argv, input=stdin, stdout=out, stderr=out, check=False)
-                if done.returncode != 0:
-                    raise NeedsAttention(
-                        f"Building the lab image failed at `{argv[0]}`.", f"See {log}."
-                    )
+        make_rootfs(recipe, rootfs, log, what="the lab image")
         tar = subprocess.Popen(["tar", "-C", str(rootfs), "-c", "."], stdout=subprocess.PIPE)
         imported = subprocess.run(
             recipe.import_argv(), stdin=tar.stdout, capture_output=True, env=podman.podman_env()

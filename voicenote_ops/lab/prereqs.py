@@ -25,19 +25,26 @@ DEBIAN_PACKAGES = (
 REQUIRED_TOOLS = ("podman", "runc", "iptables", "ssh", "ssh-keygen")
 
 
-def _require_root(why: str) -> None:
+def require_root(why: str) -> None:
     if os.geteuid() != 0:
         raise InvalidInput(f"{why}, and this process is not root.", "Run it as root (sudo).")
 
 
-def require_podman() -> None:
-    _require_root("Lab hosts are podman containers run as root")
-    missing = [tool for tool in REQUIRED_TOOLS if shutil.which(tool) is None]
+def require_tools(what: str, tools: tuple[str, ...], *, root_because: str) -> None:
+    """Refuse, naming the fix, when this process is not root or a tool is missing."""
+    require_root(root_because)
+    missing = [tool for tool in tools if shutil.which(tool) is None]
     if missing:
         raise InvalidInput(
-            f"The lab needs {', '.join(missing)}, which this machine does not have.",
+            f"{what} needs {', '.join(missing)}, which this machine does not have.",
             "Install the prerequisites with: voicenote-ops lab prereqs",
         )
+
+
+def require_podman() -> None:
+    require_tools(
+        "The lab", REQUIRED_TOOLS, root_because="Lab hosts are podman containers run as root"
+    )
 
 
 def _installed(package: str) -> bool:
@@ -65,7 +72,7 @@ def raise_inotify_limit(progress: Callable[[str], None]) -> None:
 
 
 def install(progress: Callable[[str], None]) -> None:
-    _require_root("Installing the lab prerequisites takes apt-get as root")
+    require_root("Installing the lab prerequisites takes apt-get as root")
     raise_inotify_limit(progress)
     if shutil.which("apt-get") is None:
         raise InvalidInput(

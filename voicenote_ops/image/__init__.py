@@ -1,0 +1,1 @@
+"""OCI images of the app: a base made here from Debian packages, the release's venv on top."""
