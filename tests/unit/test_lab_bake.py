@@ -112,7 +112,7 @@ def test_a_change_to_a_monitoring_role_rebuilds_the_monitoring_image_only(monito
     assert after["db"] == before["db"] and after["lb"] == before["lb"]
 
 
-def test_baking_every_image_bakes_the_monitoring_hosts_too(monitoring_project, monkeypatch):
+def test_baking_every_image_bakes_the_extra_hosts_too(monitoring_project, monkeypatch):
     asked = []
 
     def ensure(base_tag, groups, progress):
@@ -122,6 +122,6 @@ def test_baking_every_image_bakes_the_monitoring_hosts_too(monitoring_project, m
     monkeypatch.setattr(bake, "ensure_packages_image", ensure)
     tags = bake.ensure_every_packages_image(BASE)
     # lb and app hosts share one image: one bake per set of roles, not per group.
-    assert len(asked) == len(tags) == 4
-    assert ("monitoring",) in asked
+    assert len(asked) == len(tags) == 5
+    assert ("monitoring",) in asked and ("registry",) in asked
     assert any("-prometheus-alertmanager-" in tag for tag in tags)

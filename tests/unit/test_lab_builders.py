@@ -37,6 +37,25 @@ def test_monitoring_adds_one_host_of_its_own_to_either_topology():
     assert all("monitoring" not in h.groups for h in hosts_for(Topology.PROD))
 
 
+def test_the_registry_host_publishes_its_port_and_is_named_for_pushes_from_here(
+    tmp_path, monkeypatch
+):
+    monkeypatch.setenv("VOICENOTE_OPS_STATE", str(tmp_path))
+    *_, registry = hosts_for(Topology.SINGLE, registry=True)
+    assert (registry.name, registry.groups) == ("reg1", ("registry",))
+    argv = hosts.create_argv("t1", registry, "img", "10.89.7.12", "1536m")
+    published = [argv[i + 1] for i, word in enumerate(argv) if word == "--publish"]
+    assert published == ["127.0.0.1::22", f"127.0.0.1::{hosts.REGISTRY_PORT}"]
+    addresses = [HostAddress(spec, 40000 + i, f"10.0.0.{i}", 45000 + i)
+                 for i, spec in enumerate(hosts_for(Topology.SINGLE, registry=True))]  # fmt: skip
+    groups = hosts_document(LabFiles("t1"), addresses)["all"]["children"]
+    reg1 = groups["registry"]["hosts"]["reg1"]
+    assert reg1["registry_names"] == ["reg1", "localhost"]
+    assert reg1["registry_addresses"] == ["10.0.0.1", "127.0.0.1"]
+    assert reg1["registry_push_address"] == "localhost:45001"
+    assert "registry_names" not in groups["app"]["hosts"]["node1"]
+
+
 @pytest.mark.parametrize("count", [0, -1, 17])
 def test_app_host_count_is_bounded(count):
     with pytest.raises(InvalidInput):
@@ -92,6 +111,16 @@ def test_hosts_keep_a_fixed_address_by_name():
     assert addresses == ["10.89.7.10", "10.89.7.101", "10.89.7.108", "10.89.7.20", "10.89.7.30"]
     node = hosts_for(Topology.SINGLE)[0]
     assert "--ip" in hosts.create_argv("t1", node, "img", "10.0.0.11", "1536m")
+
+
+def test_every_host_a_lab_can_have_gets_an_address_of_its_own():
+    every = {
+        spec.name
+        for topology in Topology
+        for spec in hosts_for(topology, app_hosts=16, monitoring=True, registry=True)
+    }
+    addresses = {hosts.host_address("10.89.7.0/24", name) for name in every}
+    assert len(addresses) == len(every)
 
 
 def test_inventory_pins_connection_per_host(tmp_path, monkeypatch):

@@ -82,6 +82,7 @@ def test_a_second_up_keeps_monitoring_and_the_memory_until_asked_otherwise(lab_h
         "image": "bare",
         "monitoring": True,
         "host_memory": "2g",
+        "registry": False,
     }
     service.up(LAB)
     assert lab_hosts.names == ["node1", "mon1"] and lab_hosts.memory == "2g"
@@ -90,6 +91,17 @@ def test_a_second_up_keeps_monitoring_and_the_memory_until_asked_otherwise(lab_h
     assert lab_hosts.names == ["lb1", "app1", "db1", "mon1"]
     service.up(LAB, monitoring=False)
     assert lab_hosts.names == ["lb1", "app1", "db1"] and recorded()["monitoring"] is False
+
+
+def test_registry_adds_reg1_and_a_second_up_keeps_it(lab_hosts):
+    status = service.up(LAB, Topology.PROD, app_hosts=1, registry=True)
+    assert lab_hosts.names == ["lb1", "app1", "db1", "reg1"]
+    assert status.to_json()["registry"] is True
+    assert inventory_groups()["registry"] == ["reg1"]
+    service.up(LAB, monitoring=True)
+    assert lab_hosts.names == ["lb1", "app1", "db1", "mon1", "reg1"]
+    service.up(LAB, registry=False)
+    assert "registry" not in inventory_groups() and recorded()["registry"] is False
 
 
 def test_hosts_get_the_default_memory_limit(lab_hosts):

@@ -54,6 +54,12 @@ def up(
         "--monitoring/--no-monitoring",
         help="Add (or remove) mon1, the host of the `monitoring` group: Prometheus, Alertmanager.",
     ),
+    registry: bool = typer.Option(
+        None,
+        "--registry/--no-registry",
+        help="Add (or remove) reg1, the host of the `registry` group: the image registry "
+        "(docs/images.md).",
+    ),
     host_memory: str = typer.Option(
         None,
         "--host-memory",
@@ -73,6 +79,7 @@ def up(
         image_kind=image_kind,
         monitoring=monitoring,
         host_memory=host_memory,
+        registry=registry,
     )
     print_json(status.to_json()) if json_output else _show(status)
 

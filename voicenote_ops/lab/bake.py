@@ -89,10 +89,12 @@ def ensure_packages_image(
 def ensure_every_packages_image(
     base_tag: str, progress: Callable[[str], None] = lambda _: None
 ) -> list[str]:
-    """The image of every kind of host the topologies have (the monitoring host too), each
+    """The image of every kind of host the topologies have (the extra hosts too), each
     baked if it is not there; the bakes run at once (each mostly waits on downloads and dpkg)."""
     groups_of = {
-        spec.groups for topology in Topology for spec in hosts_for(topology, monitoring=True)
+        spec.groups
+        for topology in Topology
+        for spec in hosts_for(topology, monitoring=True, registry=True)
     }
     kinds = {roles_for(groups): groups for groups in sorted(groups_of)}.values()
     with ThreadPoolExecutor(max_workers=len(kinds)) as pool:

@@ -29,8 +29,9 @@ def network_name(lab: str) -> str:
 
 def host_address(subnet: str, host: str) -> str:
     """A fixed address per host name, as real servers keep theirs across reboots (nginx,
-    PostgreSQL and Redis bind to it): lb1 .10, node1 .11, db1 .20, mon1 .30, appN .100+N."""
-    fixed = {"lb1": 10, "node1": 11, "db1": 20, "mon1": 30}
+    PostgreSQL and Redis bind to it): lb1 .10, node1 .11, db1 .20, mon1 .30, reg1 .40,
+    appN .100+N."""
+    fixed = {"lb1": 10, "node1": 11, "db1": 20, "mon1": 30, "reg1": 40}
     offset = fixed.get(host) or 100 + int(host.removeprefix("app"))
     return str(ipaddress.ip_network(subnet)[offset])
 
@@ -40,7 +41,11 @@ def create_argv(
 ) -> list[str]:
     """A systemd host on the lab's own network, reachable only via 127.0.0.1 ports, within a
     memory limit of its own (None: none, for hosts of labs made before limits)."""
-    published = ["22"] + (["80", "443"] if spec.is_lb else [])
+    published = (
+        ["22"]
+        + (["80", "443"] if spec.is_lb else [])
+        + ([REGISTRY_PORT] if "registry" in spec.groups else [])
+    )
     argv = [
         "podman", "create",
         "--name", container_name(lab, spec.name),
@@ -79,6 +84,10 @@ def _keys_archive(host_key: Path, authorized_key: str) -> bytes:
     return buffer.getvalue()
 
 
+# The registry's port (roles/registry), published for pushes from this machine.
+REGISTRY_PORT = "5000"
+
+
 @dataclass
 class HostStatus:
     name: str
@@ -88,6 +97,7 @@ class HostStatus:
     private_address: str | None
     http_port: int | None = None
     https_port: int | None = None
+    registry_port: int | None = None
 
 
 def _published(ports: dict, container_port: str) -> int | None:
@@ -119,6 +129,7 @@ def _host_status(lab: str, container: dict) -> HostStatus:
         private_address=network.get("IPAddress") or None,
         http_port=_published(ports, "80"),
         https_port=_published(ports, "443"),
+        registry_port=_published(ports, REGISTRY_PORT),
     )
 
 

@@ -9,7 +9,7 @@ import yaml
 from voicenote_ops.lab.state import LabFiles
 from voicenote_ops.lab.topology import HostSpec
 
-GROUPS = ("lb", "app", "db", "monitoring")
+GROUPS = ("lb", "app", "db", "monitoring", "registry")
 LAB_ENVIRONMENT = "lab"
 VAULT_FILE = "vault.yml"
 # The release keys a lab trusts: always the lab's test-only key, which signs test bundles.
@@ -25,6 +25,8 @@ class HostAddress:
     spec: HostSpec
     ssh_port: int
     private_address: str
+    # The registry's port as published on 127.0.0.1 (a registry host only).
+    registry_port: int | None = None
 
 
 def hosts_document(lab: LabFiles, hosts: list[HostAddress]) -> dict:
@@ -38,7 +40,7 @@ def hosts_document(lab: LabFiles, hosts: list[HostAddress]) -> dict:
     )
 
     def host_vars(host: HostAddress) -> dict:
-        return {
+        return _registry_names(host) | {
             "ansible_connection": "ssh",
             "ansible_host": "127.0.0.1",
             "ansible_port": host.ssh_port,
@@ -56,6 +58,18 @@ def hosts_document(lab: LabFiles, hosts: list[HostAddress]) -> dict:
     }
     children = {group: {"hosts": named} for group, named in members.items() if named}
     return {"all": {"vars": {"voicenote_lab_name": lab.name}, "children": children}}
+
+
+def _registry_names(host: HostAddress) -> dict:
+    """A lab's registry is pushed to from this machine through its port published on
+    127.0.0.1 (playbooks/push.yml): its certificate names that too (roles/registry)."""
+    if "registry" not in host.spec.groups:
+        return {}
+    return {
+        "registry_names": [host.spec.name, "localhost"],
+        "registry_addresses": [host.private_address, "127.0.0.1"],
+        "registry_push_address": f"localhost:{host.registry_port}",
+    }
 
 
 def known_hosts_text(hosts: list[HostAddress], host_keys: dict[str, str]) -> str:

@@ -37,6 +37,7 @@ class LabStatus:
             "like": self.settings.like if self.settings else None,
             "image": self.settings.image.value if self.settings else None,
             "monitoring": self.settings.monitoring if self.settings else None,
+            "registry": self.settings.registry if self.settings else None,
             "host_memory": self.settings.host_memory if self.settings else None,
             "inventory": self.inventory,
             "hosts": [vars(host) for host in self.hosts],
@@ -73,10 +74,9 @@ def _settings_for(files: LabFiles, asked: LabSettings) -> LabSettings:
         app_hosts=asked.app_hosts or (recorded.app_hosts if recorded else 2),
         like=asked.like or (recorded.like if recorded else LAB_ENVIRONMENT),
         image=asked.image or (recorded.image if recorded else HostImage.BARE),
-        monitoring=asked.monitoring
-        if asked.monitoring is not None
-        else bool(recorded and recorded.monitoring),
+        monitoring=_asked_or_kept(asked.monitoring, recorded and recorded.monitoring),
         host_memory=asked_memory or (recorded.host_memory if recorded else DEFAULT_HOST_MEMORY),
+        registry=_asked_or_kept(asked.registry, recorded and recorded.registry),
     )
     inventories = project_dir() / "inventories"
     if not (inventories / chosen.like / "group_vars").is_dir():
@@ -86,6 +86,11 @@ def _settings_for(files: LabFiles, asked: LabSettings) -> LabSettings:
             f"Use one of: {', '.join(known)}.",
         )
     return chosen
+
+
+def _asked_or_kept(asked: bool | None, recorded: bool | None) -> bool:
+    """An extra host: as asked (--monitoring, --no-monitoring), else as the lab has it."""
+    return asked if asked is not None else bool(recorded)
 
 
 def _same_size(size: str, other: str | None) -> bool:
@@ -125,20 +130,23 @@ def up(
     image_kind: HostImage | None = None,
     monitoring: bool | None = None,
     host_memory: str | None = None,
+    registry: bool | None = None,
 ) -> LabStatus:
     """Converge the lab to the asked hosts; running it again keeps the same hosts (a host
     already made keeps the image and the memory limit it was made with)."""
     check_lab_name(lab)
     files = LabFiles(lab)
-    asked = LabSettings(topology, app_hosts, like, image_kind, monitoring, host_memory)
+    asked = LabSettings(topology, app_hosts, like, image_kind, monitoring, host_memory, registry)
     settings = _settings_for(files, asked)
-    wanted = hosts_for(settings.topology, settings.app_hosts, settings.monitoring)
+    wanted = hosts_for(
+        settings.topology, settings.app_hosts, settings.monitoring, settings.registry
+    )
     prereqs.require_podman()
     progress("image")
     images = _images_for(wanted, settings.image, progress)
     current, host_keys = start_hosts(lab, wanted, images, settings.host_memory, progress)
     addresses = [
-        HostAddress(spec, host.ssh_port or 0, host.private_address or "")
+        HostAddress(spec, host.ssh_port or 0, host.private_address or "", host.registry_port)
         for spec, host in zip(wanted, sorted_like(wanted, current), strict=True)
     ]
     write_inventory(files, project_dir() / "inventories", settings.like, addresses, host_keys)

@@ -27,6 +27,8 @@ class _RecordedSettings(BaseModel):
     # Labs made before these had no monitoring host, and hosts without a memory limit.
     monitoring: bool = False
     host_memory: str | None = Field(default=None, pattern=r"^[0-9]{1,12}[bkmg]?$")
+    # Labs made before it had no registry host.
+    registry: bool = False
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,7 @@ class LabSettings:
     image: HostImage | None = HostImage.BARE
     monitoring: bool | None = False
     host_memory: str | None = None
+    registry: bool | None = False
 
 
 class LabFiles:
@@ -96,6 +99,7 @@ class LabFiles:
             settings.image,
             settings.monitoring,
             settings.host_memory,
+            settings.registry,
         )
 
     def write_settings(self, settings: LabSettings) -> None:

@@ -1,5 +1,5 @@
-"""Which hosts a lab has, which inventory groups (`lb`, `app`, `db`, `monitoring`) each belongs
-to, and how much memory each may use."""
+"""Which hosts a lab has, which inventory groups (`lb`, `app`, `db`, `monitoring`, `registry`)
+each belongs to, and how much memory each may use."""
 
 import os
 import re
@@ -68,14 +68,22 @@ class HostSpec:
         return "lb" in self.groups
 
 
+# Hosts a lab has only when asked, by the group they are the one host of.
+EXTRA_HOSTS = {
+    "monitoring": HostSpec("mon1", ("monitoring",)),
+    "registry": HostSpec("reg1", ("registry",)),
+}
+
+
 def hosts_for(
-    topology: Topology, app_hosts: int = 2, monitoring: bool = False
+    topology: Topology, app_hosts: int = 2, monitoring: bool = False, registry: bool = False
 ) -> tuple[HostSpec, ...]:
     """`prod`: lb1, app1..appN, db1. `single`: one host in the lb, app and db groups. With
     monitoring, mon1 besides in either: Prometheus and Alertmanager on a host of their own, as
     in a real environment, so they keep reporting when the hosts they watch run out of memory
-    or go down."""
-    watchers = (HostSpec("mon1", ("monitoring",)),) if monitoring else ()
+    or go down. With registry, reg1: the image registry the app hosts pull from."""
+    asked = {"monitoring": monitoring, "registry": registry}
+    watchers = tuple(spec for group, spec in EXTRA_HOSTS.items() if asked[group])
     if topology is Topology.SINGLE:
         return (HostSpec("node1", ("lb", "app", "db")), *watchers)
     if not 1 <= app_hosts <= MAX_APP_HOSTS:
