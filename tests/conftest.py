@@ -135,6 +135,28 @@ def release_bundle(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], 
     return bundle
 
 
+@pytest.fixture(scope="session")
+def image_archive(
+    tmp_path_factory: pytest.TempPathFactory, release_bundle
+) -> Callable[[str], Path]:
+    """The OCI image archive of a release (voicenote-ops build --image), built once per run from
+    its bundle (whichever worker asks first)."""
+    from voicenote_ops.image.build import build_image
+
+    root = shared_temp(tmp_path_factory, "images")
+
+    def archive(name: str) -> Path:
+        record = root / f"{name}.built"
+        with (root / f"{name}.lock").open("w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if not record.is_file():
+                built = build_image(release_bundle(name), root / name)
+                record.write_text(str(built.archive.path))
+            return Path(record.read_text())
+
+    return archive
+
+
 def scratch_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, playbooks: dict[str, str],
                     inventory: str) -> Path:  # fmt: skip
     """A project of its own (the real ansible.cfg and plugins, these playbooks and hosts.yml)

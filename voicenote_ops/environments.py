@@ -7,7 +7,12 @@ from pathlib import Path
 from typing import Any
 
 from voicenote_ops.errors import InvalidInput
-from voicenote_ops.inventory import MONITORING_GROUP, check_inventory
+from voicenote_ops.inventory import (
+    MONITORING_GROUP,
+    REGISTRY_GROUP,
+    Inventory,
+    check_inventory,
+)
 from voicenote_ops.lab.state import LabFiles, known_lab_names
 from voicenote_ops.names import REAL_ENVIRONMENTS, check_name
 from voicenote_ops.paths import project_dir
@@ -33,6 +38,8 @@ class Environment:
     rules: str
     # Whether the inventory has a monitoring host (docs/monitoring.md): its alerts can be read.
     monitored: bool = False
+    # Whether it has a registry host (docs/images.md): images can be pushed to it.
+    registry: bool = False
 
     def playbook_run(self, playbook: str, **options: Any) -> PlaybookRun:
         """A run of one of the project's playbooks on this environment, with its vault."""
@@ -56,20 +63,25 @@ class Environment:
         return personal if personal.is_file() else None
 
 
+def _optional_groups(hosts: Inventory) -> dict[str, bool]:
+    return {
+        "monitored": bool(hosts.hosts_of(MONITORING_GROUP)),
+        "registry": bool(hosts.hosts_of(REGISTRY_GROUP)),
+    }
+
+
 def resolve(name: str) -> Environment:
     check_name("environment", name)
     inventory = project_dir() / "inventories" / name
     if (inventory / "hosts.yml").is_file():
         hosts = check_inventory(inventory / "hosts.yml")
-        return Environment(
-            name, Kind.INVENTORY, inventory, name, bool(hosts.hosts_of(MONITORING_GROUP))
-        )
+        return Environment(name, Kind.INVENTORY, inventory, name, **_optional_groups(hosts))
     lab = LabFiles(name)
     settings = lab.read_settings()
     if lab.exists() and settings is not None:
         hosts = check_inventory(lab.hosts_file)
         return Environment(
-            name, Kind.LAB, lab.inventory_dir, settings.like, bool(hosts.hosts_of(MONITORING_GROUP))
+            name, Kind.LAB, lab.inventory_dir, settings.like, **_optional_groups(hosts)
         )
     labs = known_lab_names()
     running = f"; labs: {', '.join(labs)}" if labs else "; no lab is up (voicenote-ops lab up)"

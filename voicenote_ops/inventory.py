@@ -12,6 +12,8 @@ from voicenote_ops.errors import InvalidInput
 REQUIRED_GROUPS = ("lb", "app", "db")
 # The optional group whose hosts run Prometheus and Alertmanager (docs/monitoring.md).
 MONITORING_GROUP = "monitoring"
+# The optional group of the image registry hosts push to and hosts pull from (docs/images.md).
+REGISTRY_GROUP = "registry"
 
 
 class Group(BaseModel):

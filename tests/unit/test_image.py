@@ -3,6 +3,7 @@ labels and user, the base layer's cache, and the refusals before anything is bui
 
 import gzip
 import hashlib
+import io
 import json
 import os
 import tarfile
@@ -11,10 +12,13 @@ from pathlib import Path
 import pytest
 
 from voicenote_ops.bundle.manifest import Manifest
+from voicenote_ops.environments import Environment, Kind
 from voicenote_ops.errors import InvalidInput
 from voicenote_ops.image import base, build, oci
+from voicenote_ops.image.archive import ArchiveFacts, read_archive
 from voicenote_ops.image.layer import Layer, write_layer
 from voicenote_ops.lab.image import ImageRecipe
+from voicenote_ops.services import push as push_service
 
 pytestmark = pytest.mark.unit
 
@@ -216,3 +220,72 @@ def test_an_image_needs_podman_and_debootstrap(monkeypatch: pytest.MonkeyPatch) 
     with pytest.raises(InvalidInput, match="needs podman, debootstrap,") as refused:
         build.require_tools()
     assert "voicenote-ops lab prereqs" in refused.value.fix
+
+
+def _archive(tmp_path: Path, labels: dict[str, str]) -> Path:
+    layers = [_layer(tmp_path, "base", "base\n")]
+    config = oci.image_config(layers, {"Labels": labels}, ["base"])
+    return oci.write_archive(layers, config, "localhost/app:1", tmp_path / "app.oci.tar").path
+
+
+LABELS = {"org.opencontainers.image.title": "app", "org.opencontainers.image.version": "1.2.0"}
+
+
+def test_an_archive_is_read_for_its_digest_name_and_version(tmp_path: Path) -> None:
+    path = _archive(tmp_path, LABELS)
+    facts = read_archive(path)
+    index = json.loads(_read_archive(path)["index.json"])
+    assert facts == ArchiveFacts(index["manifests"][0]["digest"], "app", "1.2.0")
+
+
+def _rewritten(path: Path, name: str, content: bytes | None) -> Path:
+    """The archive with one member replaced (or left out, with None)."""
+    files = _read_archive(path)
+    files[name] = content
+    files = {member: data for member, data in files.items() if data is not None}
+    broken = path.with_name("broken.oci.tar")
+    with tarfile.open(broken, "w") as tar:
+        for member, data in files.items():
+            info = tarfile.TarInfo(member)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return broken
+
+
+@pytest.mark.parametrize(
+    ("damage", "message"),
+    [
+        ("missing", "does not exist"),
+        ("not-tar", "is not an OCI image archive of one image"),
+        ("no-index", "it has no index.json"),
+        ("tampered", "manifest does not match"),
+        ("unlabelled", "has no title and version labels"),
+    ],
+)
+def test_an_archive_that_is_not_one_image_of_ours_is_refused(tmp_path, damage, message) -> None:
+    good = _archive(tmp_path, LABELS if damage != "unlabelled" else {})
+    if damage == "missing":
+        path = tmp_path / "missing.oci.tar"
+    elif damage == "not-tar":
+        path = tmp_path / "text.oci.tar"
+        path.write_text("not an archive\n")
+    elif damage == "no-index":
+        path = _rewritten(good, "index.json", None)
+    elif damage == "tampered":
+        digest = read_archive(good).digest
+        manifest = _read_archive(good)[f"blobs/sha256/{digest[7:]}"]
+        path = _rewritten(good, f"blobs/sha256/{digest[7:]}", manifest.replace(b"1.2.0", b"6.6.6"))
+    else:
+        path = good
+    with pytest.raises(InvalidInput, match=message):
+        read_archive(path)
+
+
+def test_a_push_to_an_environment_without_a_registry_is_refused_before_any_host(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(push_service, "run_playbook", lambda *_a, **_k: pytest.fail("ran"))
+    environment = Environment("prod", Kind.INVENTORY, tmp_path, "prod", registry=False)
+    with pytest.raises(InvalidInput, match="prod has no registry host") as refused:
+        push_service.push(environment, _archive(tmp_path, LABELS), lambda _progress: None)
+    assert "--registry" in refused.value.fix

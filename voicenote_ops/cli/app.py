@@ -19,6 +19,7 @@ from voicenote_ops.cli import (
     lock,
     ping,
     provision,
+    push,
     rollback,
     rotate,
 )
@@ -40,6 +41,7 @@ app.add_typer(lock.app, name="lock")
 ping.register(app)
 provision.register(app)
 build.register(app)
+push.register(app)
 deploy.register(app)
 rollback.register(app)
 rotate.register(app)

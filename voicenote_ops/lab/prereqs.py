@@ -21,6 +21,8 @@ DEBIAN_PACKAGES = (
     "iptables",
     "debootstrap",
     "openssh-client",
+    # Pushes image archives to a registry (playbooks/push.yml, docs/images.md).
+    "skopeo",
 )
 REQUIRED_TOOLS = ("podman", "runc", "iptables", "ssh", "ssh-keygen")
 

@@ -5,15 +5,13 @@ the host's env file, where they belong."""
 
 import os
 import subprocess
-import sys
 import threading
 from pathlib import Path
 
 import pytest
-import yaml
 
-from tests.conftest import PROJECT
 from tests.integration.deploy_lab.deploys import DEPLOY_LAB, deploy
+from tests.integration.secret_scan import canaries, files_holding
 from voicenote_ops.lab import podman
 
 pytestmark = [pytest.mark.integration, pytest.mark.security]
@@ -21,25 +19,6 @@ pytestmark = [pytest.mark.integration, pytest.mark.security]
 HOSTS = ("lb1", "app1", "app2", "db1")
 # Reads the secrets to look for on stdin, so they are in no argv of its own.
 HOST_SCAN = "grep -l -F -f /dev/stdin /proc/[0-9]*/cmdline /proc/[0-9]*/environ 2>/dev/null"
-
-
-def canaries() -> list[bytes]:
-    vault = PROJECT / "inventories" / "lab" / "group_vars" / "all" / "vault.yml"
-    decrypted = subprocess.run(
-        [str(Path(sys.executable).parent / "ansible-vault"), "view", "--vault-password-file",
-         str(PROJECT / "inventories" / "lab" / "vault-password.txt"), str(vault)],
-        capture_output=True, check=True,
-    )  # fmt: skip
-    found = []
-    for value in yaml.safe_load(decrypted.stdout).values():
-        text = str(value).strip()
-        # A multi-line secret (the audit signing key) is also looked for line by line, in case a
-        # log escaped its newlines; its armor and first line are the same in every OpenSSH key.
-        body = [line for line in text.splitlines() if not line.startswith("-----")]
-        parts = [text] if len(body) == 1 else [text, *body[1:]]
-        found += [part.encode() for part in parts if len(part) >= 12]
-    assert found, "the lab vault holds no secret long enough to look for"
-    return found
 
 
 # Set in the deploy's environment: every process it starts inherits it, also those that leave
@@ -93,22 +72,6 @@ def host_scan(secrets: list[bytes], host: str) -> list[str]:
         check=False,
     )
     return [f"{host} {line}" for line in out.split() if "/self/" not in line]
-
-
-def files_holding(secrets: list[bytes], *roots: Path) -> list[str]:
-    # os.walk, not rglob: other runs (another test worker's Ansible) remove their temp
-    # folders while this walks, and a folder gone mid-walk holds nothing to find.
-    hits = []
-    for root in roots:
-        for folder, _, names in os.walk(root):
-            for name in names:
-                path = Path(folder, name)
-                try:
-                    data = path.read_bytes() if path.is_file() else b""
-                except OSError:
-                    continue
-                hits += [str(path) for s in secrets if s in data]
-    return hits
 
 
 def test_no_secret_leaks_during_and_after_a_verbose_deploy(deploy_lab, tmp_path):
