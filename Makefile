@@ -31,6 +31,9 @@ VERSION ?= 1.0.0
 SIGNING_KEY ?= inventories/lab/release-signing-key
 # The scenario `make molecule` tests (CI: one job per scenario of molecule/).
 SCENARIO ?= base
+# The compose stack (`compose-up`): its project name and its port on 127.0.0.1.
+COMPOSE_PROJECT ?= voicenote
+COMPOSE_PORT ?= 8000
 # Coverage of voicenote_ops by the unit and integration tiers may not drop below this.
 COVERAGE_MIN ?= 85
 # The rules of ansible-lint that guard secrets and file ownership (the opt-in ones enabled).
@@ -45,7 +48,7 @@ export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 ##@ Help
 
 .PHONY: help
-help: ## Show this list (variables: LAB, TOPOLOGY, HOST, VERSION, SIGNING_KEY, SCENARIO, COVERAGE_MIN)
+help: ## Show this list (variables: LAB, TOPOLOGY, HOST, VERSION, SIGNING_KEY, SCENARIO, COVERAGE_MIN, COMPOSE_PORT)
 	@awk 'BEGIN {FS = ":.*## "} /^##@ / {printf "\n%s\n", substr($$0, 5)} /^[a-z][a-z0-9-]*:.*## / {printf "  %-18s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 ##@ Setup
@@ -118,6 +121,14 @@ ping: ## Every lab host: reachable over SSH, Python, sudo
 .PHONY: health
 health: ping ## Health check: SSH reachability, then the API's health endpoints
 	$(OPS) health $(LAB)
+
+.PHONY: compose-up
+compose-up: ## The seed's local path: the app (VERSION) with PostgreSQL and Redis in containers here, on 127.0.0.1:COMPOSE_PORT (root)
+	$(OPS) compose up --version $(VERSION) --port $(COMPOSE_PORT) --project $(COMPOSE_PROJECT)
+
+.PHONY: compose-down
+compose-down: ## Remove the compose stack's containers (its database volume stays; VOLUMES=1 removes it too)
+	$(OPS) compose down --project $(COMPOSE_PROJECT)$(if $(filter 1,$(VOLUMES)), --volumes)
 
 .PHONY: demo
 demo: ## The main job: a provisioned prod-shaped lab, the example app deployed 1.0.0 then 1.1.0

@@ -6,6 +6,8 @@ from pathlib import Path
 from voicenote_ops.errors import InvalidInput
 
 PROJECT_ENV = "VOICENOTE_OPS_PROJECT"
+# The reference app the project deploys, in the project.
+EXAMPLE_APP = Path("examples") / "voicenote-api"
 STATE_ENV = "VOICENOTE_OPS_STATE"
 
 

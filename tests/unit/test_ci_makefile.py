@@ -160,6 +160,7 @@ def test_hooks_links_the_pre_push_check_into_the_checkout(tmp_path):
 MAKEFILE_TESTS = "tests/integration/test_makefile.py"
 SANDBOXED = "tests/unit/test_ci_makefile.py"
 CLEAN = f"{SANDBOXED}::test_clean_removes_what_builds_and_tests_leave_and_keeps_the_venv"
+COMPOSE_TESTS = "tests/integration/test_compose.py"
 TARGET_RUN_BY = {
     "help": [f"{SANDBOXED}::test_help_describes_every_target"],
     "venv": ["tests/integration/test_venv.py::test_make_venv_installs_the_pinned_set"],
@@ -178,6 +179,12 @@ TARGET_RUN_BY = {
     "logs": [f"{MAKEFILE_TESTS}::test_the_log_targets_follow_the_host"],
     "logs-api": [f"{MAKEFILE_TESTS}::test_the_log_targets_follow_the_host"],
     "down": [f"{MAKEFILE_TESTS}::test_make_down_removes_the_lab"],
+    "compose-up": [
+        f"{COMPOSE_TESTS}::test_the_compose_stack_serves_the_app_with_its_database_and_redis"
+    ],
+    "compose-down": [
+        f"{COMPOSE_TESTS}::test_the_compose_stack_serves_the_app_with_its_database_and_redis"
+    ],
     "test": [".ci/run"],
     "test-quick": ["tests/integration/test_quick_tier.py::test_make_test_quick_needs_no_lab"],
     "image": ["via molecule"],

@@ -11,6 +11,7 @@ from voicenote_ops.cli import (
     bench,
     build,
     ci,
+    compose,
     deploy,
     history,
     inspect,
@@ -38,6 +39,7 @@ app = typer.Typer(
 app.add_typer(lab.app, name="lab")
 app.add_typer(ci.app, name="ci")
 app.add_typer(lock.app, name="lock")
+app.add_typer(compose.app, name="compose")
 ping.register(app)
 provision.register(app)
 build.register(app)

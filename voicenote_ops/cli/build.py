@@ -11,9 +11,7 @@ from voicenote_ops.bundle.signature import SIGNING_KEY_ENV, signature_path, sign
 from voicenote_ops.bundle.version import check_release_version
 from voicenote_ops.cli.output import console, err_console, print_json
 from voicenote_ops.image.build import BuiltImage, build_image, require_tools
-from voicenote_ops.paths import project_dir
-
-DEFAULT_APP = Path("examples") / "voicenote-api"
+from voicenote_ops.paths import EXAMPLE_APP, project_dir
 
 
 def _progress(message: str) -> None:
@@ -66,7 +64,7 @@ def build(
     signer = signing_key(signing_key_file) if signing_key_file is not None else None
     if image:
         require_tools()
-    source = app_dir if app_dir is not None else project_dir() / DEFAULT_APP
+    source = app_dir if app_dir is not None else project_dir() / EXAMPLE_APP
     bundle = build_bundle(source, version, out, signing_key=signer, progress=_progress)
     manifest = verify_bundle(bundle)
     if signer is None:

@@ -53,13 +53,17 @@ def build_base(base: ImageRecipe, destination: Path, log: Path) -> Layer:
 
 
 def ensure_base(
-    base: ImageRecipe | None = None, *, progress: Callable[[str], None] = lambda _m: None
+    base: ImageRecipe | None = None,
+    *,
+    kind: str = "base",
+    progress: Callable[[str], None] = lambda _m: None,
 ) -> Layer:
-    """The base layer for the recipe, built first when it is not cached."""
+    """The layer of the recipe (kind: what it is for, in its name), built first when it is not
+    cached."""
     base = base or recipe()
     folder = cache_dir()
     folder.mkdir(parents=True, exist_ok=True)
-    name = f"base-{base.suite}-{base.digest}-{FORMAT}"
+    name = f"{kind}-{base.suite}-{base.digest}-{FORMAT}"
     record = folder / f"{name}.json"
     # One build at a time; a second caller waits and then finds it cached.
     with (folder / "base.lock").open("w") as lock:

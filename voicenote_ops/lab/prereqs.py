@@ -21,8 +21,10 @@ DEBIAN_PACKAGES = (
     "iptables",
     "debootstrap",
     "openssh-client",
-    # Pushes image archives to a registry (playbooks/push.yml, docs/images.md).
+    # Pushes image archives to a registry (playbooks/push.yml); runs the compose stack
+    # (voicenote-ops compose, docs/images.md).
     "skopeo",
+    "podman-compose",
 )
 REQUIRED_TOOLS = ("podman", "runc", "iptables", "ssh", "ssh-keygen")
 
