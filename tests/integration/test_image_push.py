@@ -1,25 +1,35 @@
 """`voicenote-ops push` for real: an image archive into a lab's registry (reg1, provisioned by
-`provision`), named there by the archive's own digest, with no secret left behind; a registry
-that does not answer fails the push and says so."""
+`provision`), named there by the archive's own digest and signed for the name hosts pull it by
+(skopeo verifies the signature with the lab's pinned key, and refuses it for another name or a
+changed manifest), with no secret left behind; a registry that does not answer fails the push
+and says so."""
 
 import hashlib
 import json
+import os
 import ssl
+import subprocess
 import urllib.request
 from base64 import b64encode
+from pathlib import Path
 
 import pytest
+import yaml
 
-from tests.conftest import lab_name, run_cli
+from tests.conftest import PROJECT, lab_name, run_cli
 from tests.integration.labs import lab_up, on_host
 from tests.integration.secret_scan import canaries, files_holding, lab_vault
 from voicenote_ops.errors import ExitCode
 from voicenote_ops.image.archive import read_archive
+from voicenote_ops.lab import podman
 
 pytestmark = pytest.mark.integration
 
 LAB = lab_name("push")
 CERTIFICATE = "/etc/docker/registry/tls/registry.crt"
+SIGNATURES = "/var/lib/voicenote-signatures"
+SIGNING_KEY = PROJECT / "inventories" / "lab" / "image-signing-key.asc"
+IMAGE_SIGNERS = PROJECT / "inventories" / "lab" / "group_vars" / "all" / "image-signers.yml"
 MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 
 
@@ -29,6 +39,32 @@ def registry_lab():
         provisioned = run_cli("provision", LAB, "--yes", timeout=900)
         assert provisioned.returncode == 0, provisioned.stderr[-3000:]
         yield status
+
+
+def on_host_bytes(path: str) -> bytes:
+    return subprocess.run(
+        ["podman", "exec", f"vnops-{LAB}-reg1", "cat", path],
+        capture_output=True, check=True, env=podman.podman_env(),
+    ).stdout  # fmt: skip
+
+
+def _verify(
+    folder: Path, manifest: bytes, reference: str, fingerprint: str, signature: Path
+) -> bool:
+    """skopeo's own check of a simple signature, with only the lab's pinned key trusted."""
+    home = folder / "gnupg"
+    home.mkdir(mode=0o700, exist_ok=True)
+    (pinned,) = yaml.safe_load(IMAGE_SIGNERS.read_text())["voicenote_image_signers"]
+    environment = {**os.environ, "GNUPGHOME": str(home)}
+    subprocess.run(["gpg", "--batch", "--quiet", "--import"], input=pinned.encode(),
+                   env=environment, check=True)  # fmt: skip
+    (folder / "manifest.json").write_bytes(manifest)
+    checked = subprocess.run(
+        ["skopeo", "standalone-verify", str(folder / "manifest.json"), reference, fingerprint,
+         str(signature)],
+        capture_output=True, env=environment, check=False,
+    )  # fmt: skip
+    return checked.returncode == 0
 
 
 def _pulled_by_digest(status: dict, digest: str) -> bytes:
@@ -48,7 +84,9 @@ def test_an_image_is_pushed_and_named_by_its_own_digest(registry_lab, cli, image
     archive = image_archive("1.0.0")
     run_tmp = tmp_path / "tmp"
     run_tmp.mkdir()
-    pushed = cli("push", LAB, str(archive), "--json", env={"TMPDIR": str(run_tmp)})
+    keyrings_before = set(Path("/tmp").glob("voicenote-gpg-*"))
+    pushed = cli("push", LAB, str(archive), "--signing-key", str(SIGNING_KEY), "--json",
+                 env={"TMPDIR": str(run_tmp)})  # fmt: skip
     assert pushed.returncode == 0, pushed.stderr[-3000:]
     result = json.loads(pushed.stdout)
     digest = read_archive(archive).digest
@@ -57,13 +95,31 @@ def test_an_image_is_pushed_and_named_by_its_own_digest(registry_lab, cli, image
     served = _pulled_by_digest(registry_lab, digest)
     assert "sha256:" + hashlib.sha256(served).hexdigest() == digest
 
+    # Signed for the name hosts pull by, with the key the lab pins, stored on the registry host.
+    signature = tmp_path / "signature"
+    signature.write_bytes(
+        on_host_bytes(f"{SIGNATURES}/voicenote-api@sha256={digest[7:]}/signature-1")
+    )
+    name, signed_by = "reg1:5000/voicenote-api:1.0.0", result["signed_by"]
+    assert _verify(tmp_path, served, name, signed_by, signature)
+    assert not _verify(tmp_path, served, name.replace("1.0.0", "6.6.6"), signed_by, signature)
+    changed = served.replace(b"1.0.0", b"6.6.6")
+    assert not _verify(tmp_path, changed, name, signed_by, signature)
+
     again = cli("push", LAB, str(archive), "--json")
     assert again.returncode == 0 and json.loads(again.stdout)["digest"] == digest
 
-    secrets = canaries()
+    key_lines = [
+        line.encode() for line in SIGNING_KEY.read_text().splitlines()[2:-2] if len(line) > 40
+    ]
+    secrets = canaries() + key_lines
     assert not [s for s in secrets if s in (pushed.stdout + pushed.stderr).encode()]
     assert not files_holding(secrets, run_tmp)
     assert not list(run_tmp.glob("voicenote-push-*")), "the private folder was left behind"
+    assert set(Path("/tmp").glob("voicenote-gpg-*")) <= keyrings_before, "a keyring was left"
+    agents = subprocess.run(["pgrep", "-f", "gpg-agent.*voicenote-gpg-"], capture_output=True,
+                            check=False)  # fmt: skip
+    assert agents.stdout == b"", "the signing keyring's gpg-agent still runs"
 
 
 def test_a_registry_that_does_not_answer_fails_the_push(registry_lab, cli, image_archive):

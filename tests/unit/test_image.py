@@ -289,3 +289,25 @@ def test_a_push_to_an_environment_without_a_registry_is_refused_before_any_host(
     with pytest.raises(InvalidInput, match="prod has no registry host") as refused:
         push_service.push(environment, _archive(tmp_path, LABELS), lambda _progress: None)
     assert "--registry" in refused.value.fix
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (None, "No such file or directory"),
+        ("-----BEGIN PGP PUBLIC KEY BLOCK-----\n", "is not an armored GPG secret key"),
+        ("-----BEGIN OPENSSH PRIVATE KEY-----\n", "is not an armored GPG secret key"),
+    ],
+)
+def test_a_signing_key_that_is_not_a_gpg_secret_key_is_refused(tmp_path, content, message):
+    key = tmp_path / "key.asc"
+    if content is not None:
+        key.write_text(content)
+    with pytest.raises(InvalidInput, match=message) as refused:
+        push_service.check_signing_key(key)
+    assert "--signing-key" in refused.value.fix
+
+
+def test_the_lab_signing_key_is_taken() -> None:
+    key = Path(__file__).resolve().parents[2] / "inventories" / "lab" / "image-signing-key.asc"
+    assert push_service.check_signing_key(key) == key

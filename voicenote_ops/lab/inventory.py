@@ -16,8 +16,10 @@ VAULT_FILE = "vault.yml"
 SIGNERS_FILE = "release-signers.yml"
 # The audit key whose signed records promote between labs: the lab's test-only key.
 PROMOTION_SIGNERS_FILE = "promotion-signers.yml"
+# The image signing keys a lab trusts: the lab's test-only key, which signs test images.
+IMAGE_SIGNERS_FILE = "image-signers.yml"
 # group_vars files a lab always takes from inventories/lab, whatever it is like.
-LAB_OWN_FILES = (VAULT_FILE, SIGNERS_FILE, PROMOTION_SIGNERS_FILE)
+LAB_OWN_FILES = (VAULT_FILE, SIGNERS_FILE, PROMOTION_SIGNERS_FILE, IMAGE_SIGNERS_FILE)
 
 
 @dataclass(frozen=True)

@@ -21,9 +21,10 @@ DEBIAN_PACKAGES = (
     "iptables",
     "debootstrap",
     "openssh-client",
-    # Pushes image archives to a registry (playbooks/push.yml); runs the compose stack
-    # (voicenote-ops compose, docs/images.md).
+    # Pushes and signs image archives (playbooks/push.yml: skopeo, gpg); runs the compose
+    # stack (voicenote-ops compose, docs/images.md).
     "skopeo",
+    "gnupg",
     "podman-compose",
 )
 REQUIRED_TOOLS = ("podman", "runc", "iptables", "ssh", "ssh-keygen")
