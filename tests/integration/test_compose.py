@@ -3,11 +3,10 @@ PostgreSQL and Redis in containers on this machine, answering /health and /ready
 note in PostgreSQL and counting it in Redis; down removes it all."""
 
 import json
-import socket
-import urllib.request
 
 import pytest
 
+from tests.app_services import free_port, http_json
 from tests.conftest import lab_name, run_cli, run_make
 from voicenote_ops.lab import podman
 from voicenote_ops.services.compose import env_path
@@ -17,21 +16,10 @@ pytestmark = pytest.mark.integration
 PROJECT = lab_name("compose")
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def _call(port: int, method: str, path: str, body: dict | None = None) -> dict:
-    request = urllib.request.Request(
-        f"http://127.0.0.1:{port}{path}",
-        method=method,
-        data=json.dumps(body).encode() if body is not None else None,
-        headers={"Content-Type": "application/json"},
-    )
-    with urllib.request.urlopen(request, timeout=10) as answer:  # noqa: S310 - loopback only
-        return json.loads(answer.read())
+def _call(port: int, method: str, path: str, body: dict | None = None) -> object:
+    status, answer = http_json(method, f"http://127.0.0.1:{port}{path}", body)
+    assert status < 300, f"{method} {path}: {status} {answer}"
+    return answer
 
 
 def _containers() -> list[dict]:
@@ -45,7 +33,7 @@ def _containers() -> list[dict]:
 @pytest.fixture
 def stack():
     run_cli("compose", "down", "--project", PROJECT, "--volumes")  # a killed run's leftovers
-    port = _free_port()
+    port = free_port()
     up = run_make("compose-up", "VERSION=1.0.0", f"COMPOSE_PORT={port}",
                   f"COMPOSE_PROJECT={PROJECT}")  # fmt: skip
     try:

@@ -3,13 +3,13 @@ the same digest from a second build, labels naming its inputs, and the app servi
 from it as a user that cannot change its code."""
 
 import json
-import socket
 import time
 import urllib.request
 from pathlib import Path
 
 import pytest
 
+from tests.app_services import free_port
 from voicenote_ops.bundle.archive import sha256_file
 from voicenote_ops.image.build import build_image
 from voicenote_ops.lab import podman
@@ -19,12 +19,6 @@ pytestmark = pytest.mark.integration
 
 def _podman(*argv: str, check: bool = True) -> str:
     return podman.run(["podman", *argv], check=check)[1]
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def _health(port: int, deadline: float) -> dict:
@@ -64,7 +58,7 @@ def test_an_image_built_twice_is_the_same_and_serves_as_a_user(cli, tmp_path: Pa
     assert labels["io.voicenote-ops.lock-sha256"] == sha256_file(lock)
     assert labels["io.voicenote-ops.alembic-heads"] == "0001"
 
-    port, name = _free_port(), f"voicenote-image-test-{time.monotonic_ns()}"
+    port, name = free_port(), f"voicenote-image-test-{time.monotonic_ns()}"
     _podman("run", "--detach", "--name", name, "--publish", f"127.0.0.1:{port}:8000",
             "--env", "DATABASE_URL=postgresql://app:unused@127.0.0.1:1/app",
             "--env", "REDIS_URL=redis://127.0.0.1:1/0", result["image"])  # fmt: skip

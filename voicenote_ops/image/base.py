@@ -18,15 +18,28 @@ from voicenote_ops.image.layer import FORMAT, Layer, write_layer
 from voicenote_ops.lab.image import ImageRecipe, machine_mirror, make_rootfs
 
 PACKAGES = ("python3", "python3-venv", "ca-certificates")
+# Debian's own PATH, which images made here start from.
+SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+
+def image_recipe(packages: tuple[str, ...], setup_name: str) -> ImageRecipe:
+    """A recipe of this package's images: debootstrap from the machine's mirror, then the
+    setup script setup_name of voicenote_ops/image/ in a chroot."""
+    return ImageRecipe(
+        packages=packages,
+        mirror=machine_mirror(),
+        setup_package="voicenote_ops.image",
+        setup_name=setup_name,
+    )
 
 
 def recipe() -> ImageRecipe:
-    return ImageRecipe(
-        packages=PACKAGES,
-        mirror=machine_mirror(),
-        setup_package="voicenote_ops.image",
-        setup_name="base-setup.sh",
-    )
+    return image_recipe(PACKAGES, "base-setup.sh")
+
+
+def history(made: ImageRecipe) -> str:
+    """The config's history line of a layer made from the recipe."""
+    return f"debootstrap {made.suite} {' '.join(made.packages)} (recipe {made.digest})"
 
 
 def cache_dir() -> Path:

@@ -30,14 +30,12 @@ LABEL_PREFIX = "io.voicenote-ops"
 # Where the bundle is unpacked inside the chroot; only the app's folder becomes the layer.
 _STAGE = "/tmp/bundle"  # noqa: S108 # nosec B108 - a path inside the chroot
 _TOOLS = ("podman", "debootstrap", "chroot")
-_CHROOT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 
 @dataclass(frozen=True)
 class BuiltImage:
     archive: ImageArchive
     reference: str
-    labels: dict[str, str]
     base: Layer
     release: Layer
 
@@ -73,7 +71,7 @@ def settings(manifest: Manifest, image_labels: dict[str, str]) -> dict:
     return {
         "User": f"{APP_UID}:{APP_UID}",
         "Env": [
-            f"PATH={venv_bin}:{_CHROOT_PATH}",
+            f"PATH={venv_bin}:{base_layer.SYSTEM_PATH}",
             "LANG=C.UTF-8",
             "PYTHONDONTWRITEBYTECODE=1",
             "BIND=0.0.0.0",
@@ -89,7 +87,7 @@ def settings(manifest: Manifest, image_labels: dict[str, str]) -> dict:
 
 def _chroot(rootfs: Path, argv: list[str], log, what: str) -> None:
     environment = {
-        "PATH": _CHROOT_PATH,
+        "PATH": base_layer.SYSTEM_PATH,
         "HOME": "/root",
         "LANG": "C.UTF-8",
         # pip compiles bytecode checked by hash, not by time, when this is set.
@@ -165,7 +163,7 @@ def build_image(
             [base, release],
             settings(manifest, image_labels),
             [
-                f"debootstrap {recipe.suite} {' '.join(recipe.packages)} (recipe {recipe.digest})",
+                base_layer.history(recipe),
                 f"voicenote-ops build --image: {bundle.name} into {app_root(manifest)}",
             ],
         )
@@ -177,4 +175,4 @@ def build_image(
         shutil.rmtree(work, ignore_errors=True)
     progress(f"wrote {archive.path}; loading it into podman as {reference}")
     load(archive, reference)
-    return BuiltImage(archive, reference, image_labels, base, release)
+    return BuiltImage(archive, reference, base, release)

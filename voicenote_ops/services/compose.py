@@ -19,6 +19,7 @@ from voicenote_ops.errors import InvalidInput, NeedsAttention
 from voicenote_ops.image.build import build_image
 from voicenote_ops.image.services import ensure_services_image
 from voicenote_ops.lab import podman, prereqs
+from voicenote_ops.lab.image import image_exists
 from voicenote_ops.names import check_name
 from voicenote_ops.paths import EXAMPLE_APP, project_dir, state_dir
 
@@ -118,7 +119,7 @@ def up(project: str, version: str, port: int, progress: Callable[[str], None]) -
     )
     compose_program()
     image = f"{APP_REPOSITORY}:{version}"
-    if podman.run(["podman", "image", "exists", image], check=False)[0] != 0:
+    if not image_exists(image):
         progress(f"podman has no {image}: building it from the example app (build --image)")
         source = project_dir() / EXAMPLE_APP
         build_image(build_bundle(source, version, project_dir() / "dist", progress=progress),
