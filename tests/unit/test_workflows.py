@@ -139,6 +139,8 @@ DEPLOY_SCENARIO_ROLES = {
     "release", "lock", "migrate", "bluegreen", "healthcheck", "watch", "notify",
 }  # fmt: skip
 MONITORING_SCENARIO_ROLES = {"exporters", "unit_metrics", "prometheus", "alertmanager"}
+# The registry scenario converges the app host's podman too: it pulls from the registry.
+REGISTRY_SCENARIO_ROLES = {"containers"}
 
 
 def test_molecule_runs_every_scenario_and_every_role_has_one():
@@ -146,7 +148,9 @@ def test_molecule_runs_every_scenario_and_every_role_has_one():
     scenarios = sorted(path.parent.name for path in (PROJECT / "molecule").glob("*/molecule.yml"))
     assert matrix == scenarios
     roles = {path.name for path in (PROJECT / "roles").iterdir() if path.is_dir()}
-    assert roles <= set(scenarios) | DEPLOY_SCENARIO_ROLES | MONITORING_SCENARIO_ROLES
+    assert roles <= (
+        set(scenarios) | DEPLOY_SCENARIO_ROLES | MONITORING_SCENARIO_ROLES | REGISTRY_SCENARIO_ROLES
+    )
     assert "deploy" in scenarios
 
 

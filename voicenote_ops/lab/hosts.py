@@ -59,6 +59,10 @@ def create_argv(
         # systemd units with sandboxing need these two; never --privileged (clock, devices).
         "--systemd", "always", "--cap-add", "SYS_ADMIN", "--cap-add", "SYS_PTRACE",
     ]  # fmt: skip
+    if "app" in spec.groups:
+        # The image runtime (roles/containers) runs podman inside the host: its network
+        # namespaces, fuse-overlayfs and slirp need these (docs/images.md).
+        argv += CONTAINER_HOST_ARGV
     if memory:
         # Swap as large as the memory: the limit is the host's whole memory, as on a server whose
         # RAM is all it has; a process beyond it is killed inside the host, not the machine.
@@ -83,6 +87,12 @@ def _keys_archive(host_key: Path, authorized_key: str) -> bytes:
             archive.addfile(info, io.BytesIO(data))
     return buffer.getvalue()
 
+
+# What an app host needs to run podman itself (the image runtime), never --privileged.
+CONTAINER_HOST_ARGV = [
+    "--cap-add", "NET_ADMIN", "--device", "/dev/fuse", "--device", "/dev/net/tun",
+    "--sysctl", "net.ipv4.conf.default.route_localnet=1",
+]  # fmt: skip
 
 # The registry's port (roles/registry), published for pushes from this machine.
 REGISTRY_PORT = "5000"

@@ -18,8 +18,14 @@ SIGNERS_FILE = "release-signers.yml"
 PROMOTION_SIGNERS_FILE = "promotion-signers.yml"
 # The image signing keys a lab trusts: the lab's test-only key, which signs test images.
 IMAGE_SIGNERS_FILE = "image-signers.yml"
+# How podman runs inside a lab host, itself a container (roles/containers).
+CONTAINERS_FILE = "containers.yml"
+# Written when the lab is made with --runtime: the app's runtime, over the environment's.
+RUNTIME_FILE = "zz-lab-runtime.yml"
 # group_vars files a lab always takes from inventories/lab, whatever it is like.
-LAB_OWN_FILES = (VAULT_FILE, SIGNERS_FILE, PROMOTION_SIGNERS_FILE, IMAGE_SIGNERS_FILE)
+LAB_OWN_FILES = (
+    VAULT_FILE, SIGNERS_FILE, PROMOTION_SIGNERS_FILE, IMAGE_SIGNERS_FILE, CONTAINERS_FILE,
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -107,10 +113,20 @@ def link_group_vars(lab: LabFiles, inventories: Path, like: str) -> None:
 
 
 def write_inventory(
-    lab: LabFiles, inventories: Path, like: str, hosts: list[HostAddress], host_keys: dict
+    lab: LabFiles,
+    inventories: Path,
+    like: str,
+    hosts: list[HostAddress],
+    host_keys: dict,
+    runtime: str | None = None,
 ) -> None:
     lab.inventory_dir.mkdir(parents=True, exist_ok=True)
     header = "# Written by `voicenote-ops lab up`; it is rewritten on every `lab up`.\n"
     lab.hosts_file.write_text(header + yaml.safe_dump(hosts_document(lab, hosts), sort_keys=False))
     lab.known_hosts.write_text(known_hosts_text(hosts, host_keys))
     link_group_vars(lab, inventories, like)
+    if runtime:
+        # Read after the environment's own files (Ansible loads them by name): it wins.
+        (lab.inventory_dir / "group_vars" / "all" / RUNTIME_FILE).write_text(
+            header + yaml.safe_dump({"voicenote_runtime": str(runtime)})
+        )

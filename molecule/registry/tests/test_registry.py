@@ -97,7 +97,8 @@ def _upload(call, content: bytes) -> str:
     return digest
 
 
-def test_a_pushed_image_is_pulled_by_digest_from_an_app_host(call, hosts, certificate, secrets):
+def _push_manifest(call) -> str:
+    """An image (an empty one) pushed through the API; its manifest digest."""
     config = b'{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}'
     config_digest = _upload(call, config)
     manifest = json.dumps({
@@ -110,6 +111,11 @@ def test_a_pushed_image_is_pulled_by_digest_from_an_app_host(call, hosts, certif
     assert status == 201
     digest = headers["Docker-Content-Digest"]
     assert digest == "sha256:" + hashlib.sha256(manifest).hexdigest()
+    return digest
+
+
+def test_a_pushed_image_is_pulled_by_digest_from_an_app_host(call, hosts, certificate, secrets):
+    digest = _push_manifest(call)
 
     # From app1 over the private network, by digest, with the certificate and the account; the
     # password reaches curl in a config file on its stdin, not its command line.
@@ -135,3 +141,23 @@ def test_its_secrets_are_readable_by_root_and_the_registry_only(hosts, secrets) 
 
 def test_it_listens_on_the_private_address_only(listening_on, address) -> None:
     assert listening_on("reg1", 5000) == {f"{address('reg1')}:5000"}
+
+
+def test_the_app_host_refuses_an_unsigned_image_and_keeps_its_account_to_root(call, hosts):
+    """containers on app1: the same registry's image, unsigned, is refused at pull by podman's
+    policy, before anything of it is stored."""
+    digest = _push_manifest(call)
+    app = hosts["app1"]
+    pulled = app.run(
+        "podman pull --authfile /etc/containers/voicenote-auth.json"
+        f" reg1:5000/molecule/test@{digest}"
+    )
+    assert pulled.rc != 0
+    assert "A signature was required, but no signature exists" in pulled.stderr
+    assert app.run("podman images --quiet").stdout.strip() == ""
+    auth = app.file("/etc/containers/voicenote-auth.json")
+    assert (auth.user, auth.group, auth.mode) == ("root", "root", 0o600)
+    policy = json.loads(app.file("/etc/containers/policy.json").content_string)
+    assert policy["default"] == [{"type": "reject"}]
+    (rule,) = policy["transports"]["docker"]["reg1:5000"]
+    assert rule["type"] == "signedBy"
