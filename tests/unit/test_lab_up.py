@@ -83,6 +83,7 @@ def test_a_second_up_keeps_monitoring_and_the_memory_until_asked_otherwise(lab_h
         "monitoring": True,
         "host_memory": "2g",
         "registry": False,
+        "runtime": None,
     }
     service.up(LAB)
     assert lab_hosts.names == ["node1", "mon1"] and lab_hosts.memory == "2g"

@@ -7,7 +7,7 @@ from rich.table import Table
 
 from voicenote_ops.cli.output import console, err_console, print_json
 from voicenote_ops.lab import bake, hosts, image, prereqs, service
-from voicenote_ops.lab.topology import DEFAULT_HOST_MEMORY, HostImage, Topology
+from voicenote_ops.lab.topology import DEFAULT_HOST_MEMORY, HostImage, Runtime, Topology
 
 app = typer.Typer(help="Lab of real Debian 12 hosts (podman + systemd) reached over SSH.")
 
@@ -60,6 +60,12 @@ def up(
         help="Add (or remove) reg1, the host of the `registry` group: the image registry "
         "(docs/images.md).",
     ),
+    runtime: Runtime = typer.Option(
+        None,
+        "--runtime",
+        help="How the app hosts run releases (voicenote_runtime): bundle (a venv) or image "
+        "(podman, from the registry; needs --registry). Default: the environment's own.",
+    ),
     host_memory: str = typer.Option(
         None,
         "--host-memory",
@@ -80,6 +86,7 @@ def up(
         monitoring=monitoring,
         host_memory=host_memory,
         registry=registry,
+        runtime=runtime,
     )
     print_json(status.to_json()) if json_output else _show(status)
 

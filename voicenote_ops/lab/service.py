@@ -12,6 +12,7 @@ from voicenote_ops.lab.topology import (
     DEFAULT_HOST_MEMORY,
     HostImage,
     HostSpec,
+    Runtime,
     Topology,
     check_host_memory,
     hosts_for,
@@ -38,6 +39,7 @@ class LabStatus:
             "image": self.settings.image.value if self.settings else None,
             "monitoring": self.settings.monitoring if self.settings else None,
             "registry": self.settings.registry if self.settings else None,
+            "runtime": self.settings.runtime if self.settings else None,
             "host_memory": self.settings.host_memory if self.settings else None,
             "inventory": self.inventory,
             "hosts": [vars(host) for host in self.hosts],
@@ -77,7 +79,13 @@ def _settings_for(files: LabFiles, asked: LabSettings) -> LabSettings:
         monitoring=_asked_or_kept(asked.monitoring, recorded and recorded.monitoring),
         host_memory=asked_memory or (recorded.host_memory if recorded else DEFAULT_HOST_MEMORY),
         registry=_asked_or_kept(asked.registry, recorded and recorded.registry),
+        runtime=asked.runtime or (recorded.runtime if recorded else None),
     )
+    if chosen.runtime == Runtime.IMAGE and not chosen.registry:
+        raise InvalidInput(
+            f"Lab {files.name!r} cannot run images without a registry host.",
+            "Add --registry (hosts pull the app's image from it).",
+        )
     inventories = project_dir() / "inventories"
     if not (inventories / chosen.like / "group_vars").is_dir():
         known = sorted(p.name for p in inventories.iterdir() if (p / "group_vars").is_dir())
@@ -131,12 +139,15 @@ def up(
     monitoring: bool | None = None,
     host_memory: str | None = None,
     registry: bool | None = None,
+    runtime: Runtime | None = None,
 ) -> LabStatus:
     """Converge the lab to the asked hosts; running it again keeps the same hosts (a host
     already made keeps the image and the memory limit it was made with)."""
     check_lab_name(lab)
     files = LabFiles(lab)
-    asked = LabSettings(topology, app_hosts, like, image_kind, monitoring, host_memory, registry)
+    asked = LabSettings(
+        topology, app_hosts, like, image_kind, monitoring, host_memory, registry, runtime
+    )
     settings = _settings_for(files, asked)
     wanted = hosts_for(
         settings.topology, settings.app_hosts, settings.monitoring, settings.registry
@@ -149,7 +160,9 @@ def up(
         HostAddress(spec, host.ssh_port or 0, host.private_address or "", host.registry_port)
         for spec, host in zip(wanted, sorted_like(wanted, current), strict=True)
     ]
-    write_inventory(files, project_dir() / "inventories", settings.like, addresses, host_keys)
+    write_inventory(
+        files, project_dir() / "inventories", settings.like, addresses, host_keys, settings.runtime
+    )
     files.write_settings(settings)
     return status(lab)
 

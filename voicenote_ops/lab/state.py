@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from voicenote_ops.errors import NeedsAttention
 from voicenote_ops.files import read_json_as, read_text
-from voicenote_ops.lab.topology import MAX_APP_HOSTS, HostImage, Topology
+from voicenote_ops.lab.topology import MAX_APP_HOSTS, HostImage, Runtime, Topology
 from voicenote_ops.paths import state_dir
 
 
@@ -29,6 +29,8 @@ class _RecordedSettings(BaseModel):
     host_memory: str | None = Field(default=None, pattern=r"^[0-9]{1,12}[bkmg]?$")
     # Labs made before it had no registry host.
     registry: bool = False
+    # Labs made before it ran their environment's runtime.
+    runtime: Runtime | None = Field(default=None, strict=False)
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,8 @@ class LabSettings:
     monitoring: bool | None = False
     host_memory: str | None = None
     registry: bool | None = False
+    # The app's runtime (voicenote_runtime); None: the environment's own (docs/images.md).
+    runtime: Runtime | None = None
 
 
 class LabFiles:
@@ -100,6 +104,7 @@ class LabFiles:
             settings.monitoring,
             settings.host_memory,
             settings.registry,
+            settings.runtime,
         )
 
     def write_settings(self, settings: LabSettings) -> None:

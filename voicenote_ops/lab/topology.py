@@ -33,6 +33,14 @@ class HostImage(StrEnum):
     PACKAGES = "packages"
 
 
+class Runtime(StrEnum):
+    """How the app hosts run a release (voicenote_runtime): from its bundle's venv, or from its
+    image, pulled from the registry (docs/images.md)."""
+
+    BUNDLE = "bundle"
+    IMAGE = "image"
+
+
 def memory_bytes(size: str) -> int:
     """A size as podman's --memory takes it (`1536m`, `2g`), in bytes; refused if it is none."""
     match = _SIZE.match(size.strip().lower())

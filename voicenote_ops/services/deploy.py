@@ -29,6 +29,8 @@ class DeployRequest:
     watch_seconds: int | None = None
     # Take another run's live deploy lock (recorded with its holder in the audit trail).
     take_over: bool = False
+    # The image runtime: the release's image by digest ('' when there is none to name).
+    image_digest: str = ""
 
     def playbook_run(self, playbook: str = "deploy.yml") -> PlaybookRun:
         """The documented variables of deploy.yml: what CI would pass with -e. The deploy
@@ -54,6 +56,7 @@ class DeployRequest:
                     if self.ignore_alerts
                     else {}
                 ),
+                **({"voicenote_image_digest": self.image_digest} if self.image_digest else {}),
                 **(
                     {"voicenote_watch_seconds": self.watch_seconds}
                     if self.watch_seconds is not None
@@ -79,7 +82,15 @@ def prepare(
     requests.release_version(env, version)
     path, manifest = requests.bundle(env, version, artifact)
     return DeployRequest(
-        env, version, path, manifest, stop_previous, batch_size, lock_wait, verbosity
+        env,
+        version,
+        path,
+        manifest,
+        stop_previous,
+        batch_size,
+        lock_wait,
+        verbosity,
+        image_digest=requests.image_digest(version, artifact),
     )
 
 

@@ -16,6 +16,7 @@ from voicenote_ops.bundle.signature import verify_signature
 from voicenote_ops.bundle.version import check_release_version
 from voicenote_ops.environments import Environment, resolve
 from voicenote_ops.errors import InvalidInput
+from voicenote_ops.image.archive import read_archive
 from voicenote_ops.vault import open_vault
 
 PROD = "prod"
@@ -79,6 +80,24 @@ def _shared_variables(inventory: Path) -> dict:
             raise InvalidInput(f"{path} is not valid YAML ({error}).") from None
         variables.update(document if isinstance(document, dict) else {})
     return variables
+
+
+def image_digest(version: str, artifact: Path | None) -> str:
+    """The digest of the release's image, when `build --image` made its archive beside the
+    bundle (NAME-VERSION.oci.tar, beside the path given, not a link's target): an environment
+    that runs images deploys it by that digest (the playbooks refuse an image runtime without
+    one); '' when there is no archive."""
+    folder = artifact.parent if artifact is not None else Path("dist")
+    archive = folder / f"{BUNDLE_NAME}-{version}.oci.tar"
+    if not archive.exists():
+        return ""
+    facts = read_archive(archive)
+    if facts.version != version:
+        raise InvalidInput(
+            f"Image archive {archive} is release {facts.version}, not {version}.",
+            f"Build it again with: voicenote-ops build --version {version} --image",
+        )
+    return facts.digest
 
 
 def bundle(environment: Environment, version: str, artifact: Path | None) -> tuple[Path, Manifest]:

@@ -77,6 +77,11 @@ manifests:
     version name, as the schema guard module reads them on the host.
   type: dict
   returned: when manifests is true
+images:
+  description: Per installed release, whether it runs from an image (its folder has image.env,
+    role release) rather than its venv.
+  type: dict
+  returned: always
 markers:
   description: Each installed release's install marker (the sha256 of the bundle it came from),
     so that a deploy of an installed release needs no read of its own (role release).
@@ -121,6 +126,11 @@ def installed_releases(root):
         except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
             continue
     return {name: content for _, name, content in sorted(installed)}
+
+
+def _runs_image(root, version):
+    """Whether the release runs from an image: its folder names one (image.env, role release)."""
+    return os.path.isfile(os.path.join(root, "releases", version, "image.env"))
 
 
 def migrations_of(root, versions):
@@ -218,6 +228,7 @@ def main():
         serves=versions[live] if active[live] else None,
         releases=list(markers),
         markers=markers,
+        images={version: _runs_image(module.params["root"], version) for version in markers},
     )
 
 
