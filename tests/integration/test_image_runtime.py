@@ -1,9 +1,11 @@
-"""The image runtime for real (docs/images.md): a lab whose app host runs releases as podman
-containers pulled by digest from its registry (reg1). An image whose signature is not one of
-the pinned key's for that image is refused by the host's policy before anything of it is
-stored, and the old release keeps serving; an image with no signature at all is refused on the
-controller. A signed one is deployed blue/green, its migration run once from the image, its
-digest recorded in the audit trail; the rollback is the switch back to the kept container."""
+"""The image runtime for real (docs/images.md), on a single-host lab with a registry (reg1): an
+environment that runs venvs moves to images with a deploy, and back, under keep-alive load with
+long requests in flight, with no failed request and a rollback across the move that is only a
+switch. Images are pulled by digest and run as the image's user; the migration runs once from
+the new image; the digest is in the audit trail. An image with no signature is refused on the
+controller; one whose signature is not its own is refused by the host's policy before anything
+of it is stored, and the old release keeps serving. A changed image unit reaches the running
+image color through provision's restart."""
 
 import json
 from pathlib import Path
@@ -11,24 +13,40 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import PROJECT, lab_name, run_cli
-from tests.integration.labs import lab_up, lb_request, on_host
+from tests.integration.labs import background_load, lab_up, lb_request, on_host
 from voicenote_ops.errors import ExitCode
+from voicenote_ops.load import generator
 
 pytestmark = pytest.mark.integration
 
 LAB = lab_name("imagert")
 SIGNING_KEY = PROJECT / "inventories" / "lab" / "image-signing-key.asc"
 SIGNATURES = "/var/lib/voicenote-signatures"
+# Keep-alive connections and long requests across each switch; the block's end stops it.
+LOAD = generator.LoadPlan(
+    rate=20, requests=6000, duration=300, long_requests=2, long_seconds=10, connections=4
+)
 
 
 @pytest.fixture(scope="module")
-def image_lab():
+def image_lab(release_bundle):
+    """A provisioned single-host lab with a registry, running venvs, serving 1.0.0."""
     with lab_up(
-        LAB, "--topology", "single", "--registry", "--runtime", "image", "--image", "packages"
+        LAB, "--topology", "single", "--registry", "--runtime", "bundle", "--image", "packages"
     ) as status:
         provisioned = run_cli("provision", LAB, "--yes", timeout=900)
         assert provisioned.returncode == 0, provisioned.stderr[-3000:]
+        deployed = _deploy("1.0.0", release_bundle("1.0.0"))
+        assert deployed.returncode == 0, deployed.stderr[-3000:]
         yield status
+
+
+def _runtime(runtime: str) -> None:
+    """The lab's runtime changed, and provisioned (podman and its policy for images)."""
+    changed = run_cli("lab", "up", "--name", LAB, "--runtime", runtime)
+    assert changed.returncode == 0, changed.stderr[-3000:]
+    provisioned = run_cli("provision", LAB, "--yes", timeout=900)
+    assert provisioned.returncode == 0, provisioned.stderr[-3000:]
 
 
 def _release(tmp_path: Path, bundle: Path, archive: Path) -> Path:
@@ -52,67 +70,122 @@ def _deploy(version: str, bundle: Path):
                    timeout=900)  # fmt: skip
 
 
-def _containers() -> dict[str, str]:
-    """{container name: its image} of the running containers on the app host."""
+def _containers() -> dict[str, list[str]]:
+    """{container name: [its image, its id]} of the running containers on the app host."""
     listed = on_host(LAB, "node1", "podman", "ps", "--format", "{{.Names}} {{.Image}} {{.ID}}")
     return {line.split()[0]: line.split()[1:] for line in listed.splitlines() if line.strip()}
 
 
-def _stored_images() -> str:
-    return on_host(LAB, "node1", "podman", "images", "--digests", "--format", "{{.Digest}}")
+def _main_pids() -> str:
+    return on_host(LAB, "node1", "systemctl", "show", "--value", "-p", "MainPID",
+                   "voicenote@blue.service", "voicenote@green.service")  # fmt: skip
 
 
-def test_images_run_signed_by_digest_blue_green_with_an_instant_rollback(
+def _served() -> str:
+    status, health = lb_request(LAB, "GET", "/health")
+    assert status == 200, health
+    return health["version"]
+
+
+def _lost_nothing(load, versions: set[str]) -> None:
+    summary = load.summary
+    assert summary["non_2xx"] == 0, summary["statuses"]
+    assert summary["socket_errors"] == 0, summary["errors"]
+    assert set(summary["versions"]) == versions, summary["versions"]
+    assert summary["long"]["started"] >= 1, summary["long"]
+
+
+def test_a_move_to_images_under_load_loses_no_request_and_rolls_back_by_a_switch(
     image_lab, release_bundle, image_archive, tmp_path
 ):
-    first = _release(tmp_path, release_bundle("1.0.0"), image_archive("1.0.0"))
-    second = _release(tmp_path, release_bundle("1.1.0"), image_archive("1.1.0"))
-    first_digest = _push(image_archive("1.0.0"), "--signing-key", str(SIGNING_KEY))
+    _runtime("image")
+    new = _release(tmp_path, release_bundle("1.1.0"), image_archive("1.1.0"))
+    digest = _push(image_archive("1.1.0"), "--signing-key", str(SIGNING_KEY))
+    with background_load(LAB, LOAD, stop_at_exit=True) as load:
+        deployed = _deploy("1.1.0", new)
+        assert deployed.returncode == 0, deployed.stderr[-3000:]
+        ((name, (image, _)),) = _containers().items()
+        assert image == f"reg1:5000/voicenote-api@{digest}"
+        pids = _main_pids()
+        rolled = run_cli("rollback", LAB, "--yes", timeout=600)
+        assert rolled.returncode == 0, rolled.stderr[-3000:]
+        assert _served() == "1.0.0"
+    _lost_nothing(load, {"1.0.0", "1.1.0"})
+    # The rollback to the venv color was a switch: neither color restarted.
+    assert _main_pids() == pids
 
-    deployed = _deploy("1.0.0", first)
-    assert deployed.returncode == 0, deployed.stderr[-3000:]
-    status, health = lb_request(LAB, "GET", "/health")
-    assert (status, health["version"]) == (200, "1.0.0")
-    ((name, (image, _)),) = _containers().items()
-    assert image == f"reg1:5000/voicenote-api@{first_digest}"
-    # The image's own user runs the app, not root.
+    # The image's own user runs the app, not root; the migration ran once, from the image; the
+    # audit trail has the digest.
     pid = on_host(LAB, "node1", "podman", "inspect", "--format", "{{.State.Pid}}", name).strip()
     assert on_host(LAB, "node1", "ps", "-o", "uid=,gid=", "-p", pid).split() == ["10001", "10001"]
+    migrations = on_host(LAB, "node1", "cat", "/var/lib/voicenote/migrations.jsonl")
+    assert [json.loads(line)["release"] for line in migrations.splitlines()] == ["1.0.0", "1.1.0"]
+    assert f"reg1:5000/voicenote-api@{digest}" in run_cli("history", LAB, "--json").stdout
+
+    # Forward again: the idle color still runs the image, so this deploy is a switch too.
+    again = _deploy("1.1.0", new)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert _served() == "1.1.0" and _main_pids() == pids
+
+
+def test_an_unsigned_or_wrongly_signed_image_is_refused_before_it_runs(
+    image_lab, release_bundle, image_archive, tmp_path
+):
+    bundle = _release(tmp_path, release_bundle("1.1.1"), image_archive("1.1.1"))
+    signed_before = _containers()
 
     # No signature at all: refused on the controller, before any host is touched.
-    second_digest = _push(image_archive("1.1.0"))
-    unsigned = _deploy("1.1.0", second)
+    digest = _push(image_archive("1.1.1"))
+    unsigned = _deploy("1.1.1", bundle)
     assert unsigned.returncode == ExitCode.INVALID, unsigned.stderr[-3000:]
     assert "has no signature" in unsigned.stdout + unsigned.stderr
 
-    # A signature that is not for this image (1.0.0's): the host's policy refuses the pull.
+    # A signature that is not this image's (1.1.0's): the host's policy refuses the pull.
+    ((running, _),) = signed_before.values()
     folder = f"{SIGNATURES}/voicenote-api@sha256="
-    on_host(LAB, "reg1", "mkdir", "-p", f"{folder}{second_digest[7:]}")
-    on_host(LAB, "reg1", "cp", f"{folder}{first_digest[7:]}/signature-1",
-            f"{folder}{second_digest[7:]}/signature-1")  # fmt: skip
-    tampered = _deploy("1.1.0", second)
+    on_host(LAB, "reg1", "mkdir", "-p", f"{folder}{digest[7:]}")
+    on_host(LAB, "reg1", "cp", f"{folder}{running.split('@sha256:')[1]}/signature-1",
+            f"{folder}{digest[7:]}/signature-1")  # fmt: skip
+    tampered = _deploy("1.1.1", bundle)
     assert tampered.returncode == ExitCode.CONTAINED, tampered.stderr[-3000:]
     assert "refused or could not pull" in tampered.stdout + tampered.stderr
-    assert second_digest not in _stored_images()
-    assert [image for image, _ in _containers().values()] == [image]
-    assert lb_request(LAB, "GET", "/health")[1]["version"] == "1.0.0"
+    stored = on_host(LAB, "node1", "podman", "images", "--digests", "--format", "{{.Digest}}")
+    assert digest not in stored
+    assert _containers() == signed_before
+    assert _served() == "1.1.0"
+    on_host(LAB, "reg1", "rm", "-r", f"{folder}{digest[7:]}")
 
-    # Signed: deployed beside 1.0.0, migrated once from its image, recorded with its digest.
-    assert _push(image_archive("1.1.0"), "--signing-key", str(SIGNING_KEY)) == second_digest
-    deployed = _deploy("1.1.0", second)
-    assert deployed.returncode == 0, deployed.stderr[-3000:]
-    assert lb_request(LAB, "GET", "/health")[1]["version"] == "1.1.0"
-    running = _containers()
-    assert sorted(image for image, _ in running.values()) == sorted(
-        f"reg1:5000/voicenote-api@{digest}" for digest in (first_digest, second_digest)
-    )
-    migrations = on_host(LAB, "node1", "cat", "/var/lib/voicenote/migrations.jsonl")
-    assert [json.loads(line)["release"] for line in migrations.splitlines()].count("1.1.0") == 1
-    history = run_cli("history", LAB, "--json")
-    assert f"reg1:5000/voicenote-api@{second_digest}" in history.stdout
 
-    # The rollback switches nginx back to the kept 1.0.0 container: nothing starts.
-    rolled = run_cli("rollback", LAB, "--yes", timeout=600)
-    assert rolled.returncode == 0, rolled.stderr[-3000:]
-    assert lb_request(LAB, "GET", "/health")[1]["version"] == "1.0.0"
-    assert _containers() == running
+def test_a_move_back_to_venvs_under_load_loses_no_request(image_lab, release_bundle, tmp_path):
+    _runtime("bundle")
+    with background_load(LAB, LOAD, stop_at_exit=True) as load:
+        deployed = _deploy("1.1.1", release_bundle("1.1.1"))
+        assert deployed.returncode == 0, deployed.stderr[-3000:]
+        assert _served() == "1.1.1"
+        assert _containers() != {}, "the image color stays, idle, for a rollback"
+        rolled = run_cli("rollback", LAB, "--yes", timeout=600)
+        assert rolled.returncode == 0, rolled.stderr[-3000:]
+    _lost_nothing(load, {"1.1.0", "1.1.1"})
+    assert _served() == "1.1.0"
+
+
+def test_provision_restarts_the_image_color_onto_a_changed_image_unit(image_lab):
+    """The image unit and its command changed (a longer stop timeout): the color that runs an
+    image restarts onto them (its container replaced), and the host serves as before."""
+    ((name, (_, before)),) = _containers().items()
+    setting = Path(image_lab["inventory"]) / "group_vars" / "all" / "zz-test-stop-timeout.yml"
+    setting.write_text("appunit_stop_timeout: 50\n")
+    try:
+        provisioned = run_cli("provision", LAB, "--yes", timeout=900)
+        assert provisioned.returncode == 0, provisioned.stderr[-3000:]
+    finally:
+        setting.unlink()
+    after = _containers()
+    assert list(after) == [name] and after[name][1] != before, "the container was replaced"
+    color = name.removeprefix("voicenote-")
+    timeout = on_host(LAB, "node1", "podman", "inspect", "--format", "{{.Config.StopTimeout}}",
+                      name)  # fmt: skip
+    unit = on_host(LAB, "node1", "systemctl", "show", "-p", "TimeoutStopUSec", "--value",
+                   f"voicenote@{color}.service")  # fmt: skip
+    assert (timeout.strip(), unit.strip()) == ("50", "55s")
+    assert _served() == "1.1.0"

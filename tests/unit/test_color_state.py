@@ -58,3 +58,19 @@ def test_installed_releases_come_with_their_markers_oldest_install_first(tmp_pat
 
 def test_a_host_without_releases_has_none_installed(tmp_path):
     assert state_module.installed_releases(str(tmp_path)) == {}
+
+
+def test_a_color_that_runs_an_image_also_reads_the_image_unit_and_its_command(tmp_path):
+    release(tmp_path, "1.0.0", "a" * 64, STARTED)
+    release(tmp_path, "1.1.0", "b" * 64 + " image reg1:5000/voicenote-api@sha256:" + "c" * 64,
+            STARTED)  # fmt: skip
+    (tmp_path / "releases" / "1.1.0" / "image.env").write_text("VOICENOTE_IMAGE=x\n")
+    assert not state_module.runs_image(str(tmp_path), "1.0.0")
+    assert state_module.runs_image(str(tmp_path), "1.1.0")
+    reads = ["/etc/systemd/system/voicenote@.service", "/opt/voicenote/shared/color-%i.env"]
+    image_reads = ["/opt/voicenote/shared/voicenote-image.service"]
+    assert state_module.color_reads("green", reads, image_reads) == [
+        "/etc/systemd/system/voicenote@.service",
+        "/opt/voicenote/shared/color-green.env",
+        "/opt/voicenote/shared/voicenote-image.service",
+    ]

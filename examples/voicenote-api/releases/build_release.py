@@ -43,6 +43,11 @@ RELEASES = {
         (NOTE_LANGUAGE,),
         "Adds an optional note language (expand-only migration 0002) and ?language= filtering.",
     ),
+    "1.1.1": Release(
+        "1.1.1",
+        (NOTE_LANGUAGE,),
+        "1.1.0's code as a release of its own: a move to another runtime with nothing else new.",
+    ),
     "2.0.0": Release(
         "2.0.0",
         (NOTE_LANGUAGE, "2.0.0-rename-note-title.patch"),

@@ -40,6 +40,13 @@ options:
     type: list
     elements: str
     default: []
+  image_reads:
+    description:
+      - As I(reads), for the colors whose release runs from an image only (the image unit and
+        the command that runs the image).
+    type: list
+    elements: str
+    default: []
   manifests:
     description: Also return each installed release's migrations (from its manifest.json).
     type: bool
@@ -128,11 +135,6 @@ def installed_releases(root):
     return {name: content for _, name, content in sorted(installed)}
 
 
-def _runs_image(root, version):
-    """Whether the release runs from an image: its folder names one (image.env, role release)."""
-    return os.path.isfile(os.path.join(root, "releases", version, "image.env"))
-
-
 def migrations_of(root, versions):
     """{version: {"migrations": [...]}} from each release's manifest.json, by version name."""
     found = {}
@@ -170,6 +172,16 @@ def _started(color):
     return time.time() - (time.monotonic() - monotonic_us / 1e6)
 
 
+def color_reads(color, reads, image_reads):
+    """The files one color reads at start: every color's, then its runtime's (%i: the color)."""
+    return [path.replace("%i", color) for path in reads + image_reads]
+
+
+def runs_image(root, version):
+    """Whether the release runs from an image: its folder names one (image.env, role release)."""
+    return os.path.isfile(os.path.join(root, "releases", version, "image.env"))
+
+
 def stale_files(started, paths):
     """The paths modified after started (a missing file is not stale: nothing new to read)."""
     if started is None:
@@ -191,6 +203,7 @@ def main():
             "upstream_file": {"type": "path", "default": "/etc/nginx/voicenote/live-upstream.conf"},
             "colors": {"type": "list", "elements": "str", "default": ["blue", "green"]},
             "reads": {"type": "list", "elements": "str", "default": []},
+            "image_reads": {"type": "list", "elements": "str", "default": []},
             "manifests": {"type": "bool", "default": False},
         },
         supports_check_mode=True,
@@ -205,6 +218,8 @@ def main():
     reads = module.params["reads"]
     versions = {color: _release(module.params["root"], color) for color in colors}
     markers = installed_releases(module.params["root"])
+    images = {version: runs_image(module.params["root"], version) for version in markers}
+    image_reads = module.params["image_reads"]
     manifests = (
         {"manifests": migrations_of(module.params["root"], markers)}
         if module.params["manifests"]
@@ -221,14 +236,17 @@ def main():
                 "active": active[color],
                 "enabled": enabled[color],
                 "started": started[color],
-                "stale": stale_files(started[color], [p.replace("%i", color) for p in reads]),
+                "stale": stale_files(
+                    started[color],
+                    color_reads(color, reads, image_reads if images.get(versions[color]) else []),
+                ),
             }
             for color in colors
         },
         serves=versions[live] if active[live] else None,
         releases=list(markers),
         markers=markers,
-        images={version: _runs_image(module.params["root"], version) for version in markers},
+        images=images,
     )
 
 
