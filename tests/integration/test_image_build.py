@@ -10,7 +10,9 @@ from pathlib import Path
 import pytest
 
 from tests.app_services import free_port
+from tests.conftest import PROJECT
 from voicenote_ops.bundle.archive import sha256_file
+from voicenote_ops.bundle.signature import LAB_SIGNING_KEY
 from voicenote_ops.image.build import build_image
 from voicenote_ops.lab import podman
 
@@ -34,8 +36,10 @@ def _health(port: int, deadline: float) -> dict:
 
 
 def test_an_image_built_twice_is_the_same_and_serves_as_a_user(cli, tmp_path: Path) -> None:
-    built = cli("build", "--version", "1.0.0", "--image", "--out", str(tmp_path / "a"), "--json",
-                timeout=900)  # fmt: skip
+    # As the deploy workflow builds an image environment's release (signed, with its image).
+    key = str(PROJECT / LAB_SIGNING_KEY)
+    built = cli("build", "--version", "1.0.0", "--signing-key", key, "--image",
+                "--out", str(tmp_path / "a"), "--json", timeout=900)  # fmt: skip
     assert built.returncode == 0, built.stderr
     result = json.loads(built.stdout)
     assert result["image"] == "localhost/voicenote-api:1.0.0"

@@ -124,11 +124,11 @@ def test_builds_count_up_across_releases():
     )
 
 
-def test_outputs_for_github_are_two_lines_even_for_hostile_refs():
+def test_outputs_for_github_are_three_lines_even_for_hostile_refs():
     for ref in ("refs/tags/v1.2.3", "refs/heads/x\nenvironment=prod", ""):
         lines = ci.github_outputs(resolve(ref)).splitlines()
-        assert [line.split("=", 1)[0] for line in lines] == ["environment", "version"]
-    assert ci.github_outputs(resolve("refs/heads/main")) == "environment=\nversion=\n"
+        assert [line.split("=", 1)[0] for line in lines] == ["environment", "version", "runtime"]
+    assert ci.github_outputs(resolve("refs/heads/main")) == "environment=\nversion=\nruntime=\n"
 
 
 def test_cli_json_has_environment_and_version():
@@ -150,7 +150,9 @@ def test_cli_appends_github_outputs(tmp_path):
     outputs.write_text("earlier=step\n")
     code, _, _ = run("resolve", "--ref", "refs/tags/v3.0.1", "--github-output", str(outputs))
     assert code == 0
-    assert outputs.read_text() == "earlier=step\nenvironment=prod\nversion=3.0.1\n"
+    assert outputs.read_text() == (
+        "earlier=step\nenvironment=prod\nversion=3.0.1\nruntime=bundle\n"
+    )
 
 
 @pytest.mark.parametrize(
@@ -182,3 +184,18 @@ def test_the_newest_release_comes_from_the_checkout_tags(tmp_path, monkeypatch):
     with pytest.raises(InvalidInput) as refused:
         ci.git_tags(tmp_path / "not-a-checkout")
     assert "pass --last-release X.Y.Z" in refused.value.render()
+
+
+def test_the_runtime_comes_from_the_environment_s_inventory(tmp_path):
+    from voicenote_ops.services import requests
+
+    shared = tmp_path / "group_vars" / "all"
+    shared.mkdir(parents=True)
+    assert requests.runtime(tmp_path) == "bundle"
+    (shared / "main.yml").write_text("voicenote_runtime: image\n")
+    assert requests.runtime(tmp_path) == "image"
+    (shared / "zz.yml").write_text("voicenote_runtime: docker\n")
+    with pytest.raises(InvalidInput, match="voicenote_runtime"):
+        requests.runtime(tmp_path)
+    code, output, _ = run("resolve", "--ref", "refs/tags/v1.0.0", "--json")
+    assert code == 0 and json.loads(output)["runtime"] == "bundle"

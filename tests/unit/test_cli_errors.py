@@ -261,7 +261,7 @@ def test_github_output_is_appended_to_a_regular_file(capsys, tmp_path):
         capsys, "ci", "resolve", "--ref", "refs/tags/v1.0.0", "--github-output", str(outputs)
     )
     assert code == ExitCode.OK
-    assert outputs.read_text() == "earlier=1\nenvironment=prod\nversion=1.0.0\n"
+    assert outputs.read_text() == "earlier=1\nenvironment=prod\nversion=1.0.0\nruntime=bundle\n"
 
 
 def test_a_secret_is_never_in_a_file_others_can_read(capsys, monkeypatch, tmp_path):

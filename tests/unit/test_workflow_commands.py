@@ -17,6 +17,7 @@ import pytest
 import typer.main
 
 from tests.conftest import PROJECT, own_environment
+from tests.unit.test_workflows import command_words as without_sudo
 from tests.unit.test_workflows import run_steps
 from voicenote_ops.cli.app import app
 
@@ -46,6 +47,14 @@ EXECUTED_BY = {
     "voicenote-ops ci resolve --github-output --ref --run-number": [AS_WRITTEN],
     "voicenote-ops ci write-secret": [AS_WRITTEN],
     "voicenote-ops build --signing-key --version": [PROMOTION_LABS],
+    "voicenote-ops lab prereqs": ["scripts/bootstrap.sh"],
+    "voicenote-ops build --image --signing-key --version": [
+        "tests/integration/test_image_build.py::"
+        "test_an_image_built_twice_is_the_same_and_serves_as_a_user"
+    ],
+    "voicenote-ops push --signing-key": [
+        "tests/integration/test_image_push.py::test_an_image_is_pushed_and_named_by_its_own_digest"
+    ],
     "voicenote-ops deploy --artifact --version --yes": [PROMOTION_LABS],
     "voicenote-ops health": [PROMOTION_LABS],
     "voicenote-ops health --smoke": [
@@ -66,7 +75,7 @@ RUN_BY_NO_TEST = {
 
 def command_words(command: str) -> tuple[list[str], list[str]]:
     """(make or voicenote-ops and its subcommands or targets, the options it names)."""
-    words = shlex.split(command)
+    words = without_sudo(command)
     if words[0] == "make":
         return ["make", *(word for word in words[1:] if "=" not in word)], []
     assert words[0] == ".venv/bin/voicenote-ops", command
@@ -163,7 +172,8 @@ def runs_in_test(command: str, where: str) -> str | None:
 
 def runs_in_script(command: str, script: str) -> str | None:
     text = (PROJECT / script).read_text(encoding="utf-8")
-    words = shlex.split(command)
+    words = without_sudo(command)
+    command = shlex.join(words)
     if words[0] == "make":
         recipe = subprocess.run(
             ["make", "--no-print-directory", "-n", *words[1:]],
@@ -226,6 +236,7 @@ def test_the_ci_steps_run_as_written(tmp_path):
         "SSH_KNOWN_HOSTS": "known hosts",
         "STAGING_VAULT_PASSWORD": "staging's vault secret",
         "RELEASE_SIGNING_KEY": "release signing key",
+        "IMAGE_SIGNING_KEY": "image signing key",
     }
     written = {}
     for step in ci_steps():
@@ -235,8 +246,8 @@ def test_the_ci_steps_run_as_written(tmp_path):
         assert done.returncode == 0, done.stderr
         if words[2] == "write-secret":
             written[words[3]] = Path(words[4])
-    environment, version = outputs.read_text().splitlines()
-    assert environment == "environment=dev"
+    environment, version, runtime = outputs.read_text().splitlines()
+    assert (environment, runtime) == ("environment=dev", "runtime=bundle")
     assert version.startswith("version=") and version.endswith("-rc.57")
     assert written == {
         "VAULT_PASSWORD": home / ".config" / "voicenote-ops" / "dev.vault-password",
@@ -244,6 +255,7 @@ def test_the_ci_steps_run_as_written(tmp_path):
         "SSH_KNOWN_HOSTS": home / ".ssh" / "known_hosts",
         "STAGING_VAULT_PASSWORD": home / ".config" / "voicenote-ops" / "staging.vault-password",
         "RELEASE_SIGNING_KEY": home / ".config" / "voicenote-ops" / "release-signing-key",
+        "IMAGE_SIGNING_KEY": home / ".config" / "voicenote-ops" / "image-signing-key.asc",
     }
     for variable, path in written.items():
         assert path.read_text() == env[variable] + "\n"

@@ -1,5 +1,6 @@
 """`voicenote-ops ci ...`: what CI needs from the tool, so workflows hold no logic of their own."""
 
+import dataclasses
 import os
 from pathlib import Path
 
@@ -7,7 +8,7 @@ import typer
 
 from voicenote_ops.cli.output import console, print_json
 from voicenote_ops.paths import project_dir
-from voicenote_ops.services import ci
+from voicenote_ops.services import ci, requests
 
 app = typer.Typer(
     help="What CI workflows ask the tool: which deploy a ref triggers, secrets, playbook variables."
@@ -29,7 +30,7 @@ def resolve(
         None,
         "--github-output",
         dir_okay=False,
-        help="Also append environment= and version= lines here (GitHub: $GITHUB_OUTPUT).",
+        help="Also append environment=, version= and runtime= lines here (GitHub: $GITHUB_OUTPUT).",
     ),
     json_output: bool = typer.Option(False, "--json", help="Print one JSON document."),
 ) -> None:
@@ -41,6 +42,11 @@ def resolve(
         run_number,
         lambda: given if given is not None else ci.newest_release(ci.git_tags(project_dir())),
     )
+    if resolution.environment:
+        resolution = dataclasses.replace(
+            resolution,
+            runtime=requests.runtime(project_dir() / "inventories" / resolution.environment),
+        )
     if github_output is not None:
         ci.append_github_outputs(resolution, github_output)
     if json_output:

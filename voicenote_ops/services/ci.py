@@ -107,9 +107,16 @@ class Resolution:
     environment: str | None
     version: str | None
     reason: str
+    # How the environment runs releases (bundle or image), '' when nothing deploys.
+    runtime: str = ""
 
     def to_json(self) -> dict:
-        return {"environment": self.environment, "version": self.version, "reason": self.reason}
+        return {
+            "environment": self.environment,
+            "version": self.version,
+            "runtime": self.runtime or None,
+            "reason": self.reason,
+        }
 
 
 def _shown(text: str) -> str:
@@ -181,10 +188,13 @@ def resolve_ref(
 def github_outputs(resolution: Resolution) -> str:
     """`name=value` lines for $GITHUB_OUTPUT; an empty environment means no deploy.
 
-    Only values the tool built itself go there (an environment name and a version made of
-    digits), so a hostile ref can never add lines of its own.
+    Only values the tool built itself go there (an environment name, a version made of digits,
+    a runtime of two known words), so a hostile ref can never add lines of its own.
     """
-    return f"environment={resolution.environment or ''}\nversion={resolution.version or ''}\n"
+    return (
+        f"environment={resolution.environment or ''}\nversion={resolution.version or ''}\n"
+        f"runtime={resolution.runtime}\n"
+    )
 
 
 def append_github_outputs(resolution: Resolution, destination: Path) -> None:

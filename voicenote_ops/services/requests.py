@@ -82,6 +82,21 @@ def _shared_variables(inventory: Path) -> dict:
     return variables
 
 
+RUNTIMES = ("bundle", "image")
+
+
+def runtime(inventory: Path) -> str:
+    """How the environment's app hosts run releases (voicenote_runtime in group_vars/all):
+    bundle (a venv, the default) or image (docs/images.md)."""
+    chosen = _shared_variables(inventory).get("voicenote_runtime", RUNTIMES[0])
+    if chosen not in RUNTIMES:
+        raise InvalidInput(
+            f"voicenote_runtime in {inventory}/group_vars/all is {chosen!r}.",
+            f"Set it to one of: {', '.join(RUNTIMES)}.",
+        )
+    return chosen
+
+
 def image_digest(version: str, artifact: Path | None) -> str:
     """The digest of the release's image, when `build --image` made its archive beside the
     bundle (NAME-VERSION.oci.tar, beside the path given, not a link's target): an environment
