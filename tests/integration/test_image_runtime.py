@@ -4,8 +4,9 @@ long requests in flight, with no failed request and a rollback across the move t
 switch. Images are pulled by digest and run as the image's user; the migration runs once from
 the new image; the digest is in the audit trail. An image with no signature is refused on the
 controller; one whose signature is not its own is refused by the host's policy before anything
-of it is stored, and the old release keeps serving. A changed image unit reaches the running
-image color through provision's restart."""
+of it is stored, and the old release keeps serving; one whose app fails to start is stopped by
+the health gate and its color gets back the venv release it ran. A changed image unit reaches
+the running image color through provision's restart."""
 
 import json
 from pathlib import Path
@@ -42,11 +43,13 @@ def image_lab(release_bundle):
 
 
 def _runtime(runtime: str) -> None:
-    """The lab's runtime changed, and provisioned (podman and its policy for images)."""
+    """The lab's runtime changed; for images provisioned too (podman and its policy). Back to
+    venvs, nothing on the hosts needs to change first."""
     changed = run_cli("lab", "up", "--name", LAB, "--runtime", runtime)
     assert changed.returncode == 0, changed.stderr[-3000:]
-    provisioned = run_cli("provision", LAB, "--yes", timeout=900)
-    assert provisioned.returncode == 0, provisioned.stderr[-3000:]
+    if runtime == "image":
+        provisioned = run_cli("provision", LAB, "--yes", timeout=900)
+        assert provisioned.returncode == 0, provisioned.stderr[-3000:]
 
 
 def _release(tmp_path: Path, bundle: Path, archive: Path) -> Path:
@@ -154,6 +157,24 @@ def test_an_unsigned_or_wrongly_signed_image_is_refused_before_it_runs(
     assert _containers() == signed_before
     assert _served() == "1.1.0"
     on_host(LAB, "reg1", "rm", "-r", f"{folder}{digest[7:]}")
+
+
+def test_an_image_that_fails_to_start_is_contained_and_the_idle_venv_color_comes_back(
+    image_lab, release_bundle, image_archive, tmp_path
+):
+    """The new image's process exits at start (broken-start, 1.2.1) in the idle color, which ran
+    the 1.0.0 venv: the health gate stops it, the color gets its venv release and unit back and
+    runs again, and 1.1.0's container serves on, untouched."""
+    before = _containers()
+    bundle = _release(tmp_path, release_bundle("broken-start"), image_archive("broken-start"))
+    _push(image_archive("broken-start"), "--signing-key", str(SIGNING_KEY))
+    failed = _deploy("1.2.1", bundle)
+    assert failed.returncode == ExitCode.CONTAINED, failed.stderr[-3000:]
+    assert "phase switch" in failed.stderr, failed.stderr[-3000:]
+    assert _served() == "1.1.0"
+    assert _containers() == before
+    (host,) = json.loads(run_cli("status", LAB, "--json").stdout)["hosts"]
+    assert (host["idle_version"], host["idle_running"]) == ("1.0.0", True)
 
 
 def test_a_move_back_to_venvs_under_load_loses_no_request(image_lab, release_bundle, tmp_path):
