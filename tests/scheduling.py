@@ -8,8 +8,8 @@ no long file starts last while the other workers idle; a worker is given its nex
 it has one test left, so no long unit waits queued on a busy worker while another is free.
 
 The files of a folder in SHARED_LABS share a lab each worker makes once for the session (the
-deploy lab, tests/integration/deploy_lab/conftest.py): only that many workers take them, so the
-lab is made that many times, not once per worker.
+deploy lab, tests/integration/deploy_lab/conftest.py; the image lab, image_lab/conftest.py): only
+that many workers take them, so the lab is made that many times, not once per worker.
 """
 
 import json
@@ -27,7 +27,7 @@ UNKNOWN_LAB_TEST_SECONDS = 120.0
 UNKNOWN_TEST_SECONDS = 0.2
 LAB_FOLDERS = ("tests/integration/", "tests/molecule/")
 # Folders whose files share a session-wide lab per worker, and how many workers may make one.
-SHARED_LABS = {"tests/integration/deploy_lab/": 2}
+SHARED_LABS = {"tests/integration/deploy_lab/": 2, "tests/integration/image_lab/": 1}
 
 
 def unit_of(nodeid: str) -> str:

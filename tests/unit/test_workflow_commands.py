@@ -53,7 +53,7 @@ EXECUTED_BY = {
         "test_an_image_built_twice_is_the_same_and_serves_as_a_user"
     ],
     "voicenote-ops push --signing-key": [
-        "tests/integration/test_image_push.py::test_an_image_is_pushed_and_named_by_its_own_digest"
+        "tests/integration/image_lab/test_push.py::test_an_image_is_pushed_and_named_by_its_own_digest"
     ],
     "voicenote-ops deploy --artifact --version --yes": [PROMOTION_LABS],
     "voicenote-ops health": [PROMOTION_LABS],

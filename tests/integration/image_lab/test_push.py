@@ -1,8 +1,8 @@
-"""`voicenote-ops push` for real: an image archive into a lab's registry (reg1, provisioned by
-`provision`), named there by the archive's own digest and signed for the name hosts pull it by
-(skopeo verifies the signature with the lab's pinned key, and refuses it for another name or a
-changed manifest), with no secret left behind; a registry that does not answer fails the push
-and says so."""
+"""`voicenote-ops push` for real: an image archive into the image lab's registry (reg1,
+provisioned by `provision`; conftest.py), named there by the archive's own digest and signed for
+the name hosts pull it by (skopeo verifies the signature with the lab's pinned key, and refuses
+it for another name or a changed manifest), with no secret left behind; a registry that does not
+answer fails the push and says so."""
 
 import hashlib
 import json
@@ -16,8 +16,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import PROJECT, lab_name, run_cli
-from tests.integration.labs import lab_up, on_host
+from tests.conftest import PROJECT
+from tests.integration.image_lab.conftest import IMAGE_LAB as LAB
+from tests.integration.labs import on_host
 from tests.integration.secret_scan import canaries, files_holding, lab_vault
 from voicenote_ops.errors import ExitCode
 from voicenote_ops.image.archive import read_archive
@@ -25,20 +26,11 @@ from voicenote_ops.lab import podman
 
 pytestmark = pytest.mark.integration
 
-LAB = lab_name("push")
 CERTIFICATE = "/etc/docker/registry/tls/registry.crt"
 SIGNATURES = "/var/lib/voicenote-signatures"
 SIGNING_KEY = PROJECT / "inventories" / "lab" / "image-signing-key.asc"
 IMAGE_SIGNERS = PROJECT / "inventories" / "lab" / "group_vars" / "all" / "image-signers.yml"
 MANIFEST = "application/vnd.oci.image.manifest.v1+json"
-
-
-@pytest.fixture(scope="module")
-def registry_lab():
-    with lab_up(LAB, "--topology", "single", "--registry", "--image", "packages") as status:
-        provisioned = run_cli("provision", LAB, "--yes", timeout=900)
-        assert provisioned.returncode == 0, provisioned.stderr[-3000:]
-        yield status
 
 
 def on_host_bytes(path: str) -> bytes:

@@ -13,14 +13,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import PROJECT, lab_name, run_cli
-from tests.integration.labs import background_load, lab_up, lb_request, on_host
+from tests.conftest import PROJECT, run_cli
+from tests.integration.image_lab.conftest import IMAGE_LAB as LAB
+from tests.integration.labs import background_load, lb_request, on_host
 from voicenote_ops.errors import ExitCode
 from voicenote_ops.load import generator
 
 pytestmark = pytest.mark.integration
 
-LAB = lab_name("imagert")
 SIGNING_KEY = PROJECT / "inventories" / "lab" / "image-signing-key.asc"
 SIGNATURES = "/var/lib/voicenote-signatures"
 # Keep-alive connections and long requests across each switch; the block's end stops it.
@@ -30,16 +30,11 @@ LOAD = generator.LoadPlan(
 
 
 @pytest.fixture(scope="module")
-def image_lab(release_bundle):
-    """A provisioned single-host lab with a registry, running venvs, serving 1.0.0."""
-    with lab_up(
-        LAB, "--topology", "single", "--registry", "--runtime", "bundle", "--image", "packages"
-    ) as status:
-        provisioned = run_cli("provision", LAB, "--yes", timeout=900)
-        assert provisioned.returncode == 0, provisioned.stderr[-3000:]
-        deployed = _deploy("1.0.0", release_bundle("1.0.0"))
-        assert deployed.returncode == 0, deployed.stderr[-3000:]
-        yield status
+def image_lab(registry_lab, release_bundle):
+    """The image lab (conftest.py), running venvs, serving 1.0.0."""
+    deployed = _deploy("1.0.0", release_bundle("1.0.0"))
+    assert deployed.returncode == 0, deployed.stderr[-3000:]
+    return registry_lab
 
 
 def _runtime(runtime: str) -> None:
