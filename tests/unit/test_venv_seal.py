@@ -39,20 +39,32 @@ def venv(tmp_path):
 
 
 def test_write_and_set_id_bits_go_and_links_are_left_alone(venv):
-    found = seal_module.entries(str(venv))
-    assert len(found) == 6
-    assert seal_module.seal(found, *ME, apply=True) == 3  # bin, app.py, tool; the rest is sealed
+    assert seal_module.check(str(venv)) == 6
+    assert (
+        seal_module.seal(str(venv), *ME, apply=True) == 3
+    )  # bin, app.py, tool; the rest is sealed
     assert mode(venv / "bin") == 0o755
     assert mode(venv / "lib" / "app.py") == 0o644
     assert mode(venv / "lib" / "tool") == 0o755
     assert os.readlink(venv / "bin" / "python") == str(venv.parent / "python3")
     assert mode(venv.parent / "python3") == 0o777
     # Sealed: a second run changes nothing.
-    assert seal_module.seal(seal_module.entries(str(venv)), *ME, apply=True) == 0
+    assert seal_module.seal(str(venv), *ME, apply=True) == 0
+
+
+def test_a_link_to_a_folder_outside_is_never_followed(venv, tmp_path):
+    outside = tmp_path / "etc"
+    outside.mkdir()
+    outside.chmod(0o777)
+    (outside / "shadow").write_text("secret\n")
+    (outside / "shadow").chmod(0o666)
+    (venv / "lib" / "site").symlink_to(outside)
+    assert seal_module.seal(str(venv), *ME, apply=True) == 3
+    assert (mode(outside), mode(outside / "shadow")) == (0o777, 0o666)
 
 
 def test_check_mode_counts_and_changes_nothing(venv):
-    assert seal_module.seal(seal_module.entries(str(venv)), *ME, apply=False) == 3
+    assert seal_module.seal(str(venv), *ME, apply=False) == 3
     assert mode(venv / "lib" / "app.py") == 0o664
 
 
@@ -66,5 +78,8 @@ def test_check_mode_counts_and_changes_nothing(venv):
 def test_a_hard_link_or_a_special_file_is_refused_before_anything_changes(venv, make, said):
     make(venv)
     with pytest.raises(seal_module.Refused, match=said):
-        seal_module.entries(str(venv))
+        seal_module.check(str(venv))
     assert mode(venv / "bin") == 0o775
+    # The sealing pass checks each entry again as it opens it.
+    with pytest.raises(seal_module.Refused, match=said):
+        seal_module.seal(str(venv), *ME, apply=True)

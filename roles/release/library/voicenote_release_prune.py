@@ -53,11 +53,11 @@ def pointed_at(colors: str) -> set[str]:
 def beyond_kept(releases: str, keep: int, kept: set[str]) -> list[str]:
     """The release folders past the newest keep, newest first, without those in kept."""
     folders = [
-        entry.path for entry in os.scandir(releases)
+        entry for entry in os.scandir(releases)
         if entry.is_dir(follow_symlinks=False) and not entry.name.startswith(".")
     ]  # fmt: skip
-    folders.sort(key=lambda path: os.lstat(path).st_mtime, reverse=True)
-    return [path for path in folders[keep:] if path not in kept]
+    folders.sort(key=lambda entry: entry.stat(follow_symlinks=False).st_mtime, reverse=True)
+    return [entry.path for entry in folders[keep:] if entry.path not in kept]
 
 
 def main():
@@ -70,8 +70,8 @@ def main():
         supports_check_mode=True,
     )
     params = module.params
-    if params["keep"] < 1:
-        module.fail_json(msg=f"keep must be 1 or more, not {params['keep']}.")
+    if params["keep"] < 0:
+        module.fail_json(msg=f"keep must be 0 or more, not {params['keep']}.")
     removed = beyond_kept(
         os.path.normpath(params["releases"]), params["keep"], pointed_at(params["colors"])
     )

@@ -50,40 +50,70 @@ class Refused(Exception):
     """The venv holds something pip does not make."""
 
 
-def entries(path: str) -> list[tuple[str, os.stat_result]]:
-    """Every entry under path (path first), never following a link, each with its lstat; refuses
-    a hard-linked regular file or a special file before anything is changed."""
-    found = [(path, os.lstat(path))]
-    for folder, folders, files in os.walk(path):
+def _refuse_odd(name: str, info: os.stat_result) -> None:
+    if stat.S_ISREG(info.st_mode) and info.st_nlink > 1:
+        raise Refused(f"{name} is a hard link: pip never makes one")
+    if not (stat.S_ISREG(info.st_mode) or stat.S_ISDIR(info.st_mode)
+            or stat.S_ISLNK(info.st_mode)):  # fmt: skip
+        raise Refused(f"{name} is a special file: pip never makes one")
+
+
+def _walk(path: str):
+    """(folder, name, its folder's descriptor) of every entry under path, path itself first (its
+    name absolute, no descriptor). os.fwalk opens each folder by descriptor, relative to its
+    parent's, never through a link, and checks it is the folder it listed: a folder swapped for a
+    link while this runs leads nowhere outside the venv."""
+    yield "", path, None
+    for folder, folders, files, descriptor in os.fwalk(path, follow_symlinks=False):
         for name in folders + files:
-            entry = os.path.join(folder, name)
-            info = os.lstat(entry)
-            if stat.S_ISREG(info.st_mode) and info.st_nlink > 1:
-                raise Refused(f"{entry} is a hard link: pip never makes one")
-            if not (stat.S_ISREG(info.st_mode) or stat.S_ISDIR(info.st_mode)
-                    or stat.S_ISLNK(info.st_mode)):  # fmt: skip
-                raise Refused(f"{entry} is a special file: pip never makes one")
-            found.append((entry, info))
-    return found
+            yield folder, name, descriptor
 
 
-def seal(found: list[tuple[str, os.stat_result]], uid: int, gid: int, apply: bool) -> int:
-    """Gives each entry to uid:gid and clears CLEARED from its mode; the number of entries that
-    changed (or would, when not apply)."""
-    changed = 0
-    for entry, info in found:
-        owned = (info.st_uid, info.st_gid) == (uid, gid)
-        link = stat.S_ISLNK(info.st_mode)
-        mode = stat.S_IMODE(info.st_mode)
-        if owned and (link or not mode & CLEARED):
-            continue
-        changed += 1
+def check(path: str) -> int:
+    """Refuses a hard-linked regular file or a special file under path; the number of entries,
+    path included. Changes nothing."""
+    count = 0
+    for folder, name, descriptor in _walk(path):
+        _refuse_odd(os.path.join(folder, name), os.stat(name, dir_fd=descriptor,
+                                                        follow_symlinks=False))  # fmt: skip
+        count += 1
+    return count
+
+
+def _seal_entry(name: str, descriptor: int | None, uid: int, gid: int, apply: bool) -> bool:
+    """Gives one entry to uid:gid and clears CLEARED from its mode; whether it changed (or
+    would). A link itself is given, never what it points at; anything else is opened without
+    following a link and changed through that descriptor, after checking it again."""
+    info = os.stat(name, dir_fd=descriptor, follow_symlinks=False)
+    _refuse_odd(name, info)  # never open a special file put there since the check
+    if stat.S_ISLNK(info.st_mode):
+        if (info.st_uid, info.st_gid) == (uid, gid):
+            return False
         if apply:
-            os.lchown(entry, uid, gid)
-            if not link:
-                # After chown, which clears set-id bits of its own accord on Linux.
-                os.chmod(entry, mode & ~CLEARED)
-    return changed
+            os.chown(name, uid, gid, dir_fd=descriptor, follow_symlinks=False)
+        return True
+    opened = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC,
+                     dir_fd=descriptor)  # fmt: skip
+    try:
+        info = os.fstat(opened)
+        _refuse_odd(name, info)
+        mode = stat.S_IMODE(info.st_mode)
+        if (info.st_uid, info.st_gid) == (uid, gid) and not mode & CLEARED:
+            return False
+        if apply:
+            os.fchown(opened, uid, gid)
+            # After chown, which clears set-id bits of its own accord on Linux.
+            os.fchmod(opened, mode & ~CLEARED)
+        return True
+    finally:
+        os.close(opened)
+
+
+def seal(path: str, uid: int, gid: int, apply: bool) -> int:
+    """Gives every entry under path to uid:gid and clears CLEARED from its mode; the number of
+    entries that changed (or would, when not apply)."""
+    return sum(_seal_entry(name, descriptor, uid, gid, apply)
+               for _, name, descriptor in _walk(path))  # fmt: skip
 
 
 def main():
@@ -96,14 +126,14 @@ def main():
         supports_check_mode=True,
     )
     params = module.params
-    try:
-        found = entries(params["path"])
-    except Refused as error:
-        module.fail_json(msg=f"Refusing the venv: {error}.")
     uid = pwd.getpwnam(params["owner"]).pw_uid
     gid = grp.getgrnam(params["group"]).gr_gid
-    changed = seal(found, uid, gid, apply=not module.check_mode)
-    module.exit_json(changed=changed > 0, entries=len(found))
+    try:
+        count = check(params["path"])
+        changed = seal(params["path"], uid, gid, apply=not module.check_mode)
+    except Refused as error:
+        module.fail_json(msg=f"Refusing the venv: {error}.")
+    module.exit_json(changed=changed > 0, entries=count)
 
 
 if __name__ == "__main__":
