@@ -2,6 +2,7 @@
 converge, idempotence, verify (testinfra across hosts), destroy."""
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -19,6 +20,22 @@ SCENARIOS = sorted(path.parent.name for path in (PROJECT / "molecule").glob("*/m
 # Releases of the example app a scenario deploys: the run's own bundles (built once per run),
 # handed over in one folder rather than built again by the scenario's prepare step.
 BUNDLES = {"deploy": ("1.0.0", "1.1.0")}
+
+
+# What a task's failure prints: its lines come first in a failed scenario's message, since the
+# tail alone is molecule's cleanup.
+FAILURE = re.compile(r"fatal: \[|failed: \[|FAILED!|ERROR!")
+
+
+def failure_excerpt(output: str, context: int = 12, tail: int = 3000) -> str:
+    """The lines around each failed task, then the tail of the output."""
+    lines = output.splitlines()
+    shown: list[str] = []
+    for index, line in enumerate(lines):
+        if FAILURE.search(line):
+            shown.extend(lines[max(0, index - 2) : index + context])
+            shown.append("...")
+    return "\n".join(shown)[-8000:] + "\n--- tail ---\n" + output[-tail:]
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS)
@@ -42,4 +59,4 @@ def test_scenario(scenario: str, release_bundle, tmp_path: Path) -> None:
         timeout=1200,
         check=False,
     )
-    assert result.returncode == 0, (result.stdout + result.stderr)[-6000:]
+    assert result.returncode == 0, failure_excerpt(result.stdout + result.stderr)
