@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, HTTPServer
+from pathlib import Path
 
 from tests.conftest import PROJECT, run_cli
 from voicenote_ops.lab import podman
@@ -82,6 +83,28 @@ def on_host(lab: str, host: str, *command: str) -> str:
     """Run a command as root on a lab host (through podman, not the tool under test)."""
     _, out = podman.run(["podman", "exec", f"vnops-{lab}-{host}", *command])
     return out
+
+
+# The lab's test-only key that signs images (its public half is pinned in the lab's inventory).
+IMAGE_SIGNING_KEY = PROJECT / "inventories" / "lab" / "image-signing-key.asc"
+
+
+def image_release(folder: Path, bundle: Path, archive: Path) -> Path:
+    """The bundle, its signature and its image archive side by side in a folder of their own
+    under folder, as `build --image` leaves them in dist/ (the CLI deploys the archive's digest);
+    returns the bundle's path there."""
+    release = folder / bundle.name.removesuffix(".tar.gz")
+    release.mkdir()
+    for path in (bundle, Path(f"{bundle}.sig"), archive):
+        (release / path.name).symlink_to(path)
+    return release / bundle.name
+
+
+def push_image(lab: str, archive: Path, *signing: str) -> str:
+    """`voicenote-ops push` of an image archive to the lab's registry; returns its digest."""
+    pushed = run_cli("push", lab, str(archive), *signing, "--json", timeout=300)
+    assert pushed.returncode == 0, pushed.stderr[-3000:]
+    return json.loads(pushed.stdout)["digest"]
 
 
 @dataclass

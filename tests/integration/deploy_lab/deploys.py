@@ -53,15 +53,16 @@ def lab_audit_key(folder: Path) -> Path:
     return key
 
 
-def deploy(bundle: Path, version: str, *options: str, env: dict | None = None):
+def deploy(bundle: Path, version: str, *options: str, env: dict | None = None,
+           lab: str = DEPLOY_LAB):  # fmt: skip
     return run_cli(
-        "deploy", DEPLOY_LAB, "--version", version, "--artifact", str(bundle), "--json", *options,
+        "deploy", lab, "--version", version, "--artifact", str(bundle), "--json", *options,
         env=env,
     )  # fmt: skip
 
 
-def served_version() -> str:
-    status, body = lb_request(DEPLOY_LAB, "GET", "/health")
+def served_version(lab: str = DEPLOY_LAB) -> str:
+    status, body = lb_request(lab, "GET", "/health")
     assert status == 200, body
     return body["version"]
 
@@ -70,19 +71,19 @@ def served_version() -> str:
 SURVIVOR = "survivor"
 
 
-def write_survivor() -> None:
+def write_survivor(lab: str = DEPLOY_LAB) -> None:
     note = {"title": SURVIVOR, "duration_seconds": 1}
-    assert lb_request(DEPLOY_LAB, "POST", "/notes", note)[0] == 201
+    assert lb_request(lab, "POST", "/notes", note)[0] == 201
 
 
-def assert_fleet_serves(version: str, schema: list[str]) -> None:
+def assert_fleet_serves(version: str, schema: list[str], lab: str = DEPLOY_LAB) -> None:
     """Every app host and the load balancer serve the version, the schema is at its head, and
     the note written before the faults is still there."""
-    assert served_version() == version
-    report = fleet_status()
+    assert served_version(lab) == version
+    report = fleet_status(lab)
     assert {host["live_version"] for host in report["hosts"]} == {version}
     assert report["schema_head"] == schema
-    _, notes = lb_request(DEPLOY_LAB, "GET", "/notes")
+    _, notes = lb_request(lab, "GET", "/notes")
     assert SURVIVOR in [note["title"] for note in notes["notes"]]
 
 
@@ -107,8 +108,8 @@ def last_record() -> dict:
     return json.loads(on_host(DEPLOY_LAB, "db1", "tail", "-1", AUDIT))
 
 
-def fleet_status() -> dict:
-    result = run_cli("status", DEPLOY_LAB, "--json")
+def fleet_status(lab: str = DEPLOY_LAB) -> dict:
+    result = run_cli("status", lab, "--json")
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)
 
@@ -120,11 +121,12 @@ def as_ci_run(run_id: str, actor: str = "tester") -> dict[str, str]:
     return {"GITHUB_RUN_ID": run_id, "GITHUB_ACTOR": actor if run_id else ""}
 
 
-def start_deploy(bundle: Path, version: str, run_id: str, *options: str) -> subprocess.Popen:
+def start_deploy(bundle: Path, version: str, run_id: str, *options: str,
+                 lab: str = DEPLOY_LAB) -> subprocess.Popen:  # fmt: skip
     """A deploy by CI run run_id in its own process group, its progress readable line by line
     from stderr."""
     return subprocess.Popen(
-        [sys.executable, "-m", "voicenote_ops", "deploy", DEPLOY_LAB, "--version", version,
+        [sys.executable, "-m", "voicenote_ops", "deploy", lab, "--version", version,
          "--artifact", str(bundle), "--json", *options],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=PROJECT,
         env={**os.environ, **as_ci_run(run_id)}, start_new_session=True,
@@ -140,13 +142,13 @@ def wait_for_phase(process: subprocess.Popen, phase: str) -> str:
     raise AssertionError(f"the deploy ended before phase {phase}")
 
 
-def wait_until_reachable(seconds: float = 180) -> None:
+def wait_until_reachable(seconds: float = 180, lab: str = DEPLOY_LAB) -> None:
     """After a host comes back (podman start), until every host answers Ansible again through
     the same persisted SSH connections a deploy uses (a stale one lasts until its keep-alive
     gives up)."""
     deadline = time.monotonic() + seconds
-    while ansible("ansible", "all", "-m", "ansible.builtin.ping").returncode != 0:
-        assert time.monotonic() < deadline, f"{DEPLOY_LAB} did not answer again in {seconds} s"
+    while ansible("ansible", "all", "-m", "ansible.builtin.ping", lab=lab).returncode != 0:
+        assert time.monotonic() < deadline, f"{lab} did not answer again in {seconds} s"
         time.sleep(3)
 
 
@@ -160,17 +162,18 @@ def kill_group(process: subprocess.Popen) -> None:
 HOST_FAULTS = {"stopped": (["stop", "-t", "0"], ["start"]), "frozen": (["pause"], ["unpause"])}
 
 
-def deploy_losing_app2(bundle: Path, version: str, how: str, *options: str, timeout: float = 600):
+def deploy_losing_app2(bundle: Path, version: str, how: str, *options: str, timeout: float = 600,
+                       lab: str = DEPLOY_LAB):  # fmt: skip
     """A deploy during which app2 is stopped or frozen as the switch phase starts; returns the
     finished process, its stdout and stderr, once app2 is back and Ansible reaches it again."""
     take, give = HOST_FAULTS[how]
-    container = f"vnops-{DEPLOY_LAB}-app2"
-    running = start_deploy(bundle, version, "fault-test", *options)
+    container = f"vnops-{lab}-app2"
+    running = start_deploy(bundle, version, "fault-test", *options, lab=lab)
     try:
         wait_for_phase(running, "switch")
         podman.run(["podman", *take, container])
         out, err = running.communicate(timeout=timeout)
     finally:
         podman.run(["podman", *give, container], check=False)
-        wait_until_reachable()
+        wait_until_reachable(lab=lab)
     return running, out, err

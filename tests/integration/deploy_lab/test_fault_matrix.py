@@ -1,4 +1,5 @@
-"""The whole containment matrix on the deploy lab (heavy tier, `-m stress`): every broken release,
+"""The whole containment matrix (heavy tier, `-m stress`) on both runtimes: the deploy lab (venvs)
+and a prod lab that runs images from its registry (conftest.py, `fleet`). Every broken release,
 an app host stopped or frozen mid-switch, and the CLI's process group killed with SIGKILL at the
 start of every phase and run again. Faults come only from outside the tool.
 
@@ -9,7 +10,6 @@ head a release knows, and running the deploy again converges."""
 import pytest
 
 from tests.integration.deploy_lab.deploys import (
-    DEPLOY_LAB,
     as_ci_run,
     assert_fleet_serves,
     deploy,
@@ -37,20 +37,21 @@ TRAFFIC = generator.LoadPlan(rate=20, requests=6000, duration=300, long_requests
 
 
 @pytest.fixture(scope="module")
-def bundles(deploy_lab):
+def bundles(fleet):
+    """What `deploy --artifact` takes for each release on the fleet's runtime; 1.1.0 is live."""
     names = ("1.0.0", "1.1.0", "broken-start", "broken-ready", "broken-version",
              "broken-migration", "broken-traffic")  # fmt: skip
-    built = {name: deploy_lab(name) for name in names}
-    result = deploy(built["1.1.0"], "1.1.0")
+    built = {name: fleet.release(name) for name in names}
+    result = deploy(built["1.1.0"], "1.1.0", lab=fleet.lab)
     assert result.returncode == 0, result.stderr
-    write_survivor()
+    write_survivor(fleet.lab)
     return built
 
 
-def the_other_release() -> str:
+def the_other_release(lab: str) -> str:
     """1.0.0 and 1.1.0 take turns: each case deploys the one that is not live (both run on
     schema 0002, which 1.0.0's code tolerates: the migration is expand-only)."""
-    return "1.0.0" if served_version() == "1.1.0" else "1.1.0"
+    return "1.0.0" if served_version(lab) == "1.1.0" else "1.1.0"
 
 
 @pytest.mark.parametrize(
@@ -63,44 +64,47 @@ def the_other_release() -> str:
         ("broken-traffic", "1.2.4", "watch"),
     ],
 )
-def test_a_broken_release_is_contained_in_its_phase(bundles, release, version, phase):
-    assert deploy(bundles["1.1.0"], "1.1.0").returncode == 0
-    with background_load(DEPLOY_LAB, TRAFFIC, stop_at_exit=True) as load:
-        result = deploy(bundles[release], version, *WATCH)
+def test_a_broken_release_is_contained_in_its_phase(fleet, bundles, release, version, phase):
+    assert deploy(bundles["1.1.0"], "1.1.0", lab=fleet.lab).returncode == 0
+    with background_load(fleet.lab, TRAFFIC, stop_at_exit=True) as load:
+        result = deploy(bundles[release], version, *WATCH, lab=fleet.lab)
     assert result.returncode == ExitCode.CONTAINED, result.stderr
     assert f"phase {phase}" in result.stderr, result.stderr
-    assert_fleet_serves("1.1.0", SCHEMA)
-    assert version not in {host["idle_version"] for host in fleet_status()["hosts"]}
+    assert_fleet_serves("1.1.0", SCHEMA, fleet.lab)
+    assert version not in {host["idle_version"] for host in fleet_status(fleet.lab)["hosts"]}
     # Only the release that fails real traffic may cost requests, and only until the watch.
     if release != "broken-traffic":
         assert load.returncode == 0, (load.summary["statuses"], load.summary["errors"])
 
 
 @pytest.mark.parametrize("how", ["stopped", "frozen"])
-def test_an_app_host_lost_mid_switch_is_contained_and_a_rerun_converges(bundles, how):
-    target = the_other_release()
-    before = served_version()
-    running, _, err = deploy_losing_app2(bundles[target], target, how, *WATCH)
+def test_an_app_host_lost_mid_switch_is_contained_and_a_rerun_converges(fleet, bundles, how):
+    target = the_other_release(fleet.lab)
+    before = served_version(fleet.lab)
+    running, _, err = deploy_losing_app2(bundles[target], target, how, *WATCH, lab=fleet.lab)
     assert running.returncode == ExitCode.CONTAINED, err
     assert "app2" in err and "unreachable" in err, err
     # app1 was switched back; app2 never switched.
-    assert {host["live_version"] for host in fleet_status()["hosts"]} == {before}
-    rerun = deploy(bundles[target], target, *WATCH)
+    assert {host["live_version"] for host in fleet_status(fleet.lab)["hosts"]} == {before}
+    rerun = deploy(bundles[target], target, *WATCH, lab=fleet.lab)
     assert rerun.returncode == 0, rerun.stderr
-    assert_fleet_serves(target, SCHEMA)
+    assert_fleet_serves(target, SCHEMA, fleet.lab)
 
 
 @pytest.mark.parametrize("phase", PHASES)
-def test_the_cli_killed_in_a_phase_leaves_the_fleet_serving_and_a_rerun_converges(bundles, phase):
-    target, before = the_other_release(), served_version()
+def test_the_cli_killed_in_a_phase_leaves_the_fleet_serving_and_a_rerun_converges(
+    fleet, bundles, phase
+):
+    target, before = the_other_release(fleet.lab), served_version(fleet.lab)
     run_id = f"killed-in-{phase}"
-    killed = start_deploy(bundles[target], target, run_id, *WATCH)
+    killed = start_deploy(bundles[target], target, run_id, *WATCH, lab=fleet.lab)
     wait_for_phase(killed, phase)
     kill_group(killed)
     # Nothing stops serving: every host serves the release it had or the new one.
-    assert served_version() in {before, target}
-    assert {host["live_version"] for host in fleet_status()["hosts"]} <= {before, target}
+    assert served_version(fleet.lab) in {before, target}
+    hosts = fleet_status(fleet.lab)["hosts"]
+    assert {host["live_version"] for host in hosts} <= {before, target}
     # The same CI run (a re-run of its job) takes its lease back and finishes the job.
-    rerun = deploy(bundles[target], target, *WATCH, env=as_ci_run(run_id))
+    rerun = deploy(bundles[target], target, *WATCH, env=as_ci_run(run_id), lab=fleet.lab)
     assert rerun.returncode == 0, rerun.stderr
-    assert_fleet_serves(target, SCHEMA)
+    assert_fleet_serves(target, SCHEMA, fleet.lab)

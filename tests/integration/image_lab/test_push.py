@@ -18,7 +18,7 @@ import yaml
 
 from tests.conftest import PROJECT
 from tests.integration.image_lab.conftest import IMAGE_LAB as LAB
-from tests.integration.labs import on_host
+from tests.integration.labs import IMAGE_SIGNING_KEY, on_host
 from tests.integration.secret_scan import canaries, files_holding, lab_vault
 from voicenote_ops.errors import ExitCode
 from voicenote_ops.image.archive import read_archive
@@ -28,7 +28,6 @@ pytestmark = pytest.mark.integration
 
 CERTIFICATE = "/etc/docker/registry/tls/registry.crt"
 SIGNATURES = "/var/lib/voicenote-signatures"
-SIGNING_KEY = PROJECT / "inventories" / "lab" / "image-signing-key.asc"
 IMAGE_SIGNERS = PROJECT / "inventories" / "lab" / "group_vars" / "all" / "image-signers.yml"
 MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 
@@ -77,7 +76,7 @@ def test_an_image_is_pushed_and_named_by_its_own_digest(registry_lab, cli, image
     run_tmp = tmp_path / "tmp"
     run_tmp.mkdir()
     keyrings_before = set(Path("/tmp").glob("voicenote-gpg-*"))
-    pushed = cli("push", LAB, str(archive), "--signing-key", str(SIGNING_KEY), "--json",
+    pushed = cli("push", LAB, str(archive), "--signing-key", str(IMAGE_SIGNING_KEY), "--json",
                  env={"TMPDIR": str(run_tmp)})  # fmt: skip
     assert pushed.returncode == 0, pushed.stderr[-3000:]
     result = json.loads(pushed.stdout)
@@ -102,7 +101,7 @@ def test_an_image_is_pushed_and_named_by_its_own_digest(registry_lab, cli, image
     assert again.returncode == 0 and json.loads(again.stdout)["digest"] == digest
 
     key_lines = [
-        line.encode() for line in SIGNING_KEY.read_text().splitlines()[2:-2] if len(line) > 40
+        line.encode() for line in IMAGE_SIGNING_KEY.read_text().splitlines()[2:-2] if len(line) > 40
     ]
     secrets = canaries() + key_lines
     assert not [s for s in secrets if s in (pushed.stdout + pushed.stderr).encode()]

@@ -13,15 +13,21 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import PROJECT, run_cli
+from tests.conftest import run_cli
 from tests.integration.image_lab.conftest import IMAGE_LAB as LAB
-from tests.integration.labs import background_load, lb_request, on_host
+from tests.integration.labs import (
+    IMAGE_SIGNING_KEY,
+    background_load,
+    image_release,
+    lb_request,
+    on_host,
+    push_image,
+)
 from voicenote_ops.errors import ExitCode
 from voicenote_ops.load import generator
 
 pytestmark = pytest.mark.integration
 
-SIGNING_KEY = PROJECT / "inventories" / "lab" / "image-signing-key.asc"
 SIGNATURES = "/var/lib/voicenote-signatures"
 # Keep-alive connections and long requests across each switch; the block's end stops it.
 LOAD = generator.LoadPlan(
@@ -45,22 +51,6 @@ def _runtime(runtime: str) -> None:
     if runtime == "image":
         provisioned = run_cli("provision", LAB, "--yes", timeout=900)
         assert provisioned.returncode == 0, provisioned.stderr[-3000:]
-
-
-def _release(tmp_path: Path, bundle: Path, archive: Path) -> Path:
-    """The bundle, its signature and its image archive side by side, as `build --image` leaves
-    them in dist/ (the CLI deploys the archive's digest)."""
-    folder = tmp_path / bundle.name.removesuffix(".tar.gz")
-    folder.mkdir()
-    for path in (bundle, Path(f"{bundle}.sig"), archive):
-        (folder / path.name).symlink_to(path)
-    return folder / bundle.name
-
-
-def _push(archive: Path, *signing: str) -> str:
-    pushed = run_cli("push", LAB, str(archive), *signing, "--json", timeout=300)
-    assert pushed.returncode == 0, pushed.stderr[-3000:]
-    return json.loads(pushed.stdout)["digest"]
 
 
 def _deploy(version: str, bundle: Path):
@@ -97,8 +87,8 @@ def test_a_move_to_images_under_load_loses_no_request_and_rolls_back_by_a_switch
     image_lab, release_bundle, image_archive, tmp_path
 ):
     _runtime("image")
-    new = _release(tmp_path, release_bundle("1.1.0"), image_archive("1.1.0"))
-    digest = _push(image_archive("1.1.0"), "--signing-key", str(SIGNING_KEY))
+    new = image_release(tmp_path, release_bundle("1.1.0"), image_archive("1.1.0"))
+    digest = push_image(LAB, image_archive("1.1.0"), "--signing-key", str(IMAGE_SIGNING_KEY))
     with background_load(LAB, LOAD, stop_at_exit=True) as load:
         deployed = _deploy("1.1.0", new)
         assert deployed.returncode == 0, deployed.stderr[-3000:]
@@ -129,11 +119,11 @@ def test_a_move_to_images_under_load_loses_no_request_and_rolls_back_by_a_switch
 def test_an_unsigned_or_wrongly_signed_image_is_refused_before_it_runs(
     image_lab, release_bundle, image_archive, tmp_path
 ):
-    bundle = _release(tmp_path, release_bundle("1.1.1"), image_archive("1.1.1"))
+    bundle = image_release(tmp_path, release_bundle("1.1.1"), image_archive("1.1.1"))
     signed_before = _containers()
 
     # No signature at all: refused on the controller, before any host is touched.
-    digest = _push(image_archive("1.1.1"))
+    digest = push_image(LAB, image_archive("1.1.1"))
     unsigned = _deploy("1.1.1", bundle)
     assert unsigned.returncode == ExitCode.INVALID, unsigned.stderr[-3000:]
     assert "has no signature" in unsigned.stdout + unsigned.stderr
@@ -161,8 +151,8 @@ def test_an_image_that_fails_to_start_is_contained_and_the_idle_venv_color_comes
     the 1.0.0 venv: the health gate stops it, the color gets its venv release and unit back and
     runs again, and 1.1.0's container serves on, untouched."""
     before = _containers()
-    bundle = _release(tmp_path, release_bundle("broken-start"), image_archive("broken-start"))
-    _push(image_archive("broken-start"), "--signing-key", str(SIGNING_KEY))
+    bundle = image_release(tmp_path, release_bundle("broken-start"), image_archive("broken-start"))
+    push_image(LAB, image_archive("broken-start"), "--signing-key", str(IMAGE_SIGNING_KEY))
     failed = _deploy("1.2.1", bundle)
     assert failed.returncode == ExitCode.CONTAINED, failed.stderr[-3000:]
     assert "phase switch" in failed.stderr, failed.stderr[-3000:]
