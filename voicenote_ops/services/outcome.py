@@ -68,7 +68,7 @@ def failure_of(action: str, result: RunResult) -> OpsError | None:
     }
     invalid = [o.message for o in failed.values() if phase(o.failed_play) == CHECKS]
     if invalid:
-        return InvalidInput(f"{action} was refused: {invalid[0]}", "No host was contacted.")
+        return InvalidInput(f"{action} was refused: {invalid[0]}", "Nothing changed on any host.")
     refused = [
         (phase(o.failed_play), o.message) for o in failed.values() if phase(o.failed_play) in GUARDS
     ]

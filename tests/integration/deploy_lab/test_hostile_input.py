@@ -72,7 +72,9 @@ def test_a_bundle_built_for_another_python_is_refused_before_any_host(lab, tmp_p
     foreign = rewrite_bundle(lab, tmp_path / lab.name, other_python)
     # Signed, as a release built for another Python would be: only the python tag is wrong.
     sign_bundle(foreign, signing_key(PROJECT / LAB_SIGNING_KEY))
-    assert_refused(deploy(foreign, "1.1.0"), ExitCode.INVALID, "cp312", "No host was contacted")
+    assert_refused(
+        deploy(foreign, "1.1.0"), ExitCode.INVALID, "cp312", "Nothing changed on any host"
+    )
 
 
 def one_byte_changed_and_remanifested(source: Path, target: Path) -> Path:
