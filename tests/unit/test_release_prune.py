@@ -44,3 +44,25 @@ def test_nothing_goes_while_there_are_no_more_than_kept_or_a_color_has_no_link(h
     assert prune(releases, colors, 6) == []
     (colors / "blue").unlink()
     assert prune(releases, colors, 5) == [str(releases / "1.0.0")]
+
+
+def _runs_image(release, image):
+    """The release names its image, as an image release does (its age unchanged)."""
+    age = release.stat().st_mtime
+    (release / "image.env").write_text(f"VOICENOTE_IMAGE={image}\n")
+    os.utime(release, (age, age))
+
+
+def test_a_removed_image_release_takes_its_image_unless_a_kept_one_runs_it(host):
+    releases, colors = host
+    one, two = (f"reg1:5000/voicenote-api@sha256:{digit * 64}" for digit in "12")
+    _runs_image(releases / "1.1.0", one)
+    _runs_image(releases / "1.2.0", two)
+    _runs_image(releases / "1.4.0", two)
+    removed = prune(releases, colors, 3)
+    kept = [str(path) for path in releases.iterdir() if str(path) not in removed]
+    # 1.1.0's image goes with it; 1.2.0's stays, since 1.4.0 (kept) runs the same image.
+    assert prune_module.images_to_remove(removed, kept) == [one]
+    # A venv release (no image.env) has no image, and an image is named once.
+    assert prune_module.image_of(str(releases / "1.3.0")) == ""
+    assert prune_module.images_to_remove([str(releases / "1.1.0")] * 2, []) == [one]

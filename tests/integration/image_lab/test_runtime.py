@@ -195,3 +195,26 @@ def test_provision_restarts_the_image_color_onto_a_changed_image_unit(image_lab)
                    f"voicenote@{color}.service")  # fmt: skip
     assert (timeout.strip(), unit.strip()) == ("50", "55s")
     assert _served() == "1.1.0"
+
+
+def _stored_images() -> set[str]:
+    listed = on_host(LAB, "node1", "podman", "images", "--digests", "--format", "{{.Digest}}")
+    return set(listed.split())
+
+
+def test_a_release_the_cleanup_removes_takes_its_image_with_it(image_lab, release_bundle):
+    """With release_keep 0 the cleanup keeps only the colors' releases: the 1.1.1 venv (idle,
+    now switched to) and the 1.1.0 image (live, now idle). broken-start's release goes, and its
+    image leaves podman's storage with it; the 1.1.0 color's image stays."""
+    ((_, (live_image, _)),) = _containers().items()
+    live = on_host(LAB, "node1", "podman", "image", "inspect", "--format", "{{.Digest}}",
+                   live_image).strip()  # fmt: skip
+    assert len(_stored_images()) > 1, "broken-start's image is stored"
+    setting = Path(image_lab["inventory"]) / "group_vars" / "all" / "zz-test-keep.yml"
+    setting.write_text("release_keep: 0\n")
+    try:
+        deployed = _deploy("1.1.1", release_bundle("1.1.1"))
+    finally:
+        setting.unlink()
+    assert deployed.returncode == 0, deployed.stderr[-3000:]
+    assert _stored_images() == {live}
