@@ -2,7 +2,7 @@
 part); each test sets up the release state it needs by deploying, never by editing hosts."""
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -34,6 +34,8 @@ class Fleet:
     lab: str
     runtime: str
     release: Callable[[str], Path]
+    # For images: {release: the digest pushed}, filled as releases are asked for.
+    digests: dict[str, str] = field(default_factory=dict)
 
 
 @pytest.fixture(scope="module", params=["bundle", "image"])
@@ -45,11 +47,13 @@ def fleet(request, release_bundle, image_archive, tmp_path_factory):
         return
     folder = tmp_path_factory.mktemp("image-releases")
     pushed: dict[str, Path] = {}
+    digests: dict[str, str] = {}
 
     def release(name: str) -> Path:
         if name not in pushed:
             archive = image_archive(name)
-            push_image(IMAGE_FLEET_LAB, archive, "--signing-key", str(IMAGE_SIGNING_KEY))
+            key = str(IMAGE_SIGNING_KEY)
+            digests[name] = push_image(IMAGE_FLEET_LAB, archive, "--signing-key", key)
             pushed[name] = image_release(folder, release_bundle(name), archive)
         return pushed[name]
 
@@ -59,4 +63,4 @@ def fleet(request, release_bundle, image_archive, tmp_path_factory):
     ):  # fmt: skip
         provisioned = run_cli("provision", IMAGE_FLEET_LAB, "--yes", timeout=1200)
         assert provisioned.returncode == 0, provisioned.stderr[-3000:]
-        yield Fleet(IMAGE_FLEET_LAB, "image", release)
+        yield Fleet(IMAGE_FLEET_LAB, "image", release, digests)

@@ -7,8 +7,12 @@ After each case every reachable app host serves a release it served before or th
 deployed (never nothing), the note written before the faults is still there, the schema is at a
 head a release knows, and running the deploy again converges."""
 
+import itertools
+import json
+
 import pytest
 
+from tests.conftest import run_cli
 from tests.integration.deploy_lab.deploys import (
     as_ci_run,
     assert_fleet_serves,
@@ -21,7 +25,7 @@ from tests.integration.deploy_lab.deploys import (
     wait_for_phase,
     write_survivor,
 )
-from tests.integration.labs import background_load
+from tests.integration.labs import background_load, on_host
 from voicenote_ops.errors import ExitCode
 from voicenote_ops.load import generator
 
@@ -34,6 +38,10 @@ WATCH = ("--watch", "10")
 # Every phase of a successful deploy, in order (playbooks/deploy.yml, switch.yml).
 PHASES = ("lock", "guard", "upload", "migrate", "switch", "verify-lb", "watch", "cleanup", "report")
 TRAFFIC = generator.LoadPlan(rate=20, requests=6000, duration=300, long_requests=0, connections=4)
+# The control case's traffic: keep-alive connections and long requests in flight across each move.
+LONG_TRAFFIC = generator.LoadPlan(
+    rate=20, requests=6000, duration=300, long_requests=2, long_seconds=10, connections=4
+)
 
 
 @pytest.fixture(scope="module")
@@ -52,6 +60,57 @@ def the_other_release(lab: str) -> str:
     """1.0.0 and 1.1.0 take turns: each case deploys the one that is not live (both run on
     schema 0002, which 1.0.0's code tolerates: the migration is expand-only)."""
     return "1.0.0" if served_version(lab) == "1.1.0" else "1.1.0"
+
+
+def _main_pids(lab: str) -> dict[str, str]:
+    """{app host: the main PIDs of its blue and green units}."""
+    hosts = [host["host"] for host in fleet_status(lab)["hosts"]]
+    return {
+        host: on_host(lab, host, "systemctl", "show", "--value", "-p", "MainPID",
+                      "voicenote@blue.service", "voicenote@green.service")
+        for host in hosts
+    }  # fmt: skip
+
+
+# Where the database host records each migration run (roles/migrate), whichever app host ran it.
+MIGRATIONS = "/var/lib/voicenote/migrations.jsonl"
+
+
+def _migration_records(lab: str) -> list[dict]:
+    """Every migration run, in the order they ran."""
+    lines = on_host(lab, "db1", "cat", MIGRATIONS).splitlines()
+    return [json.loads(line) for line in lines if line.strip()]
+
+
+def test_a_deploy_and_its_rollback_under_load_lose_no_request(fleet, bundles):
+    """The control case: under keep-alive load with long requests in flight, the other release
+    is deployed on every app host and rolled back. No request fails, the rollback restarts no
+    color (a switch to the kept one), each migration ran once for the fleet, not once per host,
+    and the audit trail names what ran (for images, the digest pulled)."""
+    target, before = the_other_release(fleet.lab), served_version(fleet.lab)
+    migrated = _migration_records(fleet.lab)
+    with background_load(fleet.lab, LONG_TRAFFIC, stop_at_exit=True) as load:
+        deployed = deploy(bundles[target], target, lab=fleet.lab)
+        assert deployed.returncode == 0, deployed.stderr[-3000:]
+        assert served_version(fleet.lab) == target
+        pids = _main_pids(fleet.lab)
+        rolled = run_cli("rollback", fleet.lab, "--yes", timeout=600)
+        assert rolled.returncode == 0, rolled.stderr[-3000:]
+    summary = load.summary
+    assert (summary["non_2xx"], summary["socket_errors"]) == (0, 0), summary
+    assert set(summary["versions"]) == {before, target}, summary["versions"]
+    assert summary["long"]["started"] >= 1, summary["long"]
+    assert _main_pids(fleet.lab) == pids
+    assert_fleet_serves(before, SCHEMA, fleet.lab)
+    # The schema was at the head both releases know: neither move ran a migration. The one that
+    # took the fleet there ran on one host, not once per host.
+    records = _migration_records(fleet.lab)
+    assert records == migrated and records, records
+    for earlier, later in itertools.pairwise(records):
+        assert (earlier["release"], earlier["to"]) != (later["release"], later["to"]), records
+    if fleet.runtime == "image":
+        history = run_cli("history", fleet.lab, "--json").stdout
+        assert f"/voicenote-api@{fleet.digests[target]}" in history, history[-2000:]
 
 
 @pytest.mark.parametrize(
