@@ -47,14 +47,18 @@ def _verify(
     home.mkdir(mode=0o700, exist_ok=True)
     (pinned,) = yaml.safe_load(IMAGE_SIGNERS.read_text())["voicenote_image_signers"]
     environment = {**os.environ, "GNUPGHOME": str(home)}
-    subprocess.run(["gpg", "--batch", "--quiet", "--import"], input=pinned.encode(),
-                   env=environment, check=True)  # fmt: skip
-    (folder / "manifest.json").write_bytes(manifest)
-    checked = subprocess.run(
-        ["skopeo", "standalone-verify", str(folder / "manifest.json"), reference, fingerprint,
-         str(signature)],
-        capture_output=True, env=environment, check=False,
-    )  # fmt: skip
+    try:
+        subprocess.run(["gpg", "--batch", "--quiet", "--import"], input=pinned.encode(),
+                       env=environment, check=True)  # fmt: skip
+        (folder / "manifest.json").write_bytes(manifest)
+        checked = subprocess.run(
+            ["skopeo", "standalone-verify", str(folder / "manifest.json"), reference,
+             fingerprint, str(signature)],
+            capture_output=True, env=environment, check=False,
+        )  # fmt: skip
+    finally:
+        # gpg started an agent for this keyring: it must not outlive the test.
+        subprocess.run(["gpgconf", "--kill", "all"], env=environment, check=False)
     return checked.returncode == 0
 
 
