@@ -81,3 +81,65 @@ def test_a_missing_file_is_written_and_removed_again_when_refused(tmp_path):
     assert not path.exists()
     switch(path, Nginx(path))
     assert path.read_bytes() == GREEN
+
+
+GATE = {"url": "http://127.0.0.1:8002", "expect_version": "1.1.0"}
+VERIFY = {"url": "http://10.0.0.11:8080", "expect_version": "1.1.0"}
+PASSED = {"ok": True, "message": "/ready answered 200, /health reports ok, version 1.1.0"}
+
+
+def gated(path, nginx, *verdicts, verify=None, content=GREEN):
+    """The switch with a gate (and a verify) whose checks answer `verdicts` in turn; returns
+    its result and the checks it asked for."""
+    asked, answers = [], list(verdicts)
+
+    def check_health(params):
+        asked.append(params)
+        return answers.pop(0)
+
+    params = {"path": str(path), "content": content.decode(), "check": CHECK, "service": "nginx",
+              "gate": GATE, "verify": verify}  # fmt: skip
+    return switch_module.gated_switch(params, nginx.run, check_health), asked
+
+
+def test_a_gate_that_passes_is_asked_first_then_the_switch_runs(upstream):
+    nginx = Nginx(upstream)
+    result, asked = gated(upstream, nginx, PASSED)
+    assert asked == [GATE]
+    assert result["changed"] is True and result["gate"] == PASSED and result["verify"] is None
+    assert upstream.read_bytes() == GREEN
+
+
+def test_a_gate_that_fails_leaves_the_file_and_nginx_alone(upstream):
+    nginx = Nginx(upstream)
+    verdict = {"ok": False, "message": "http://127.0.0.1:8002: /ready answered 503 {}"}
+    with pytest.raises(switch_module.GateFailed, match="/ready answered 503") as refused:
+        gated(upstream, nginx, verdict, verify=VERIFY)
+    assert refused.value.verdict == verdict
+    assert upstream.read_bytes() == BLUE and nginx.ran == []
+
+
+def test_the_check_through_nginx_comes_after_the_reload(upstream):
+    nginx = Nginx(upstream)
+    result, asked = gated(upstream, nginx, PASSED, PASSED, verify=VERIFY)
+    assert asked == [GATE, VERIFY] and result["verify"] == PASSED
+    assert nginx.ran[-1] == (("systemctl", "reload", "nginx"), GREEN)
+
+
+def test_a_check_through_nginx_that_fails_puts_the_old_file_back_and_reloads(upstream):
+    nginx = Nginx(upstream)
+    failed = {"ok": False, "message": "http://10.0.0.11:8080: /ready answered 502"}
+    with pytest.raises(switch_module.Failed, match=r"after the switch, .*answered 502"):
+        gated(upstream, nginx, PASSED, failed, verify=VERIFY)
+    assert upstream.read_bytes() == BLUE
+    assert [argv for argv, _ in nginx.ran] == [tuple(CHECK), ("systemctl", "reload", "nginx"),
+                                                ("systemctl", "reload", "nginx")]  # fmt: skip
+    assert nginx.ran[-1] == (("systemctl", "reload", "nginx"), BLUE)
+
+
+def test_a_failed_check_through_an_nginx_that_already_pointed_there_touches_nothing(upstream):
+    nginx = Nginx(upstream)
+    failed = {"ok": False, "message": "http://10.0.0.11:8080: /ready answered 502"}
+    with pytest.raises(switch_module.GateFailed, match="answered 502"):
+        gated(upstream, nginx, PASSED, failed, verify=VERIFY, content=BLUE)
+    assert upstream.read_bytes() == BLUE and nginx.ran == []

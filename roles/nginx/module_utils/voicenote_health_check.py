@@ -1,0 +1,1 @@
+../../healthcheck/module_utils/voicenote_health_check.py
