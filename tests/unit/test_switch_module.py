@@ -113,7 +113,7 @@ def test_a_gate_that_passes_is_asked_first_then_the_switch_runs(upstream):
 def test_a_gate_that_fails_leaves_the_file_and_nginx_alone(upstream):
     nginx = Nginx(upstream)
     verdict = {"ok": False, "message": "http://127.0.0.1:8002: /ready answered 503 {}"}
-    with pytest.raises(switch_module.GateFailed, match="/ready answered 503") as refused:
+    with pytest.raises(switch_module.CheckFailed, match="/ready answered 503") as refused:
         gated(upstream, nginx, verdict, verify=VERIFY)
     assert refused.value.verdict == verdict
     assert upstream.read_bytes() == BLUE and nginx.ran == []
@@ -140,6 +140,6 @@ def test_a_check_through_nginx_that_fails_puts_the_old_file_back_and_reloads(ups
 def test_a_failed_check_through_an_nginx_that_already_pointed_there_touches_nothing(upstream):
     nginx = Nginx(upstream)
     failed = {"ok": False, "message": "http://10.0.0.11:8080: /ready answered 502"}
-    with pytest.raises(switch_module.GateFailed, match="answered 502"):
+    with pytest.raises(switch_module.CheckFailed, match="answered 502"):
         gated(upstream, nginx, PASSED, failed, verify=VERIFY, content=BLUE)
     assert upstream.read_bytes() == BLUE and nginx.ran == []

@@ -103,10 +103,11 @@ def put_back(path: str, before) -> None:
         write(path, before)
 
 
-def switch(path: str, content: bytes, run, check: list[str], service: str) -> dict:
+def switch(path: str, content: bytes, run, check: list[str], service: str, before=...) -> dict:
     """run(argv) -> (rc, stdout, stderr). Returns changed and switched_at, or raises Failed with
-    the file back as it was."""
-    before = read(path)
+    the file back as it was. `before`: the file's bytes when the caller read them already."""
+    if before is ...:
+        before = read(path)
     if before == content:
         return {"changed": False, "switched_at": None}
     write(path, content)
@@ -127,7 +128,7 @@ class Failed(Exception):
     pass
 
 
-class GateFailed(Failed):
+class CheckFailed(Failed):
     """A check did not pass and nothing was touched: the gate, or the check through an nginx
     that already pointed there. Carries the check's verdict."""
 
@@ -138,18 +139,18 @@ class GateFailed(Failed):
 
 def gated_switch(params: dict, run, check_health=health_check) -> dict:
     """The gate (params["gate"], when given), the switch, then the check through the switched
-    nginx (params["verify"], when given). Raises GateFailed with the file untouched, or Failed
+    nginx (params["verify"], when given). Raises CheckFailed with the file untouched, or Failed
     with the file back as it was (and nginx reloaded with it when it had reloaded)."""
     gate = check_health(params["gate"]) if params["gate"] else None
     if gate is not None and not gate["ok"]:
-        raise GateFailed(gate)
+        raise CheckFailed(gate)
     path, service = params["path"], params["service"]
     before = read(path)
-    result = switch(path, params["content"].encode(), run, params["check"], service)
+    result = switch(path, params["content"].encode(), run, params["check"], service, before)
     verify = check_health(params["verify"]) if params["verify"] else None
     if verify is not None and not verify["ok"]:
         if not result["changed"]:
-            raise GateFailed(verify)
+            raise CheckFailed(verify)
         put_back(path, before)
         run(["systemctl", "reload", service])
         raise Failed(f"after the switch, {verify['message']}")
@@ -172,7 +173,7 @@ def main() -> None:
 
     try:
         result = gated_switch(module.params, module.run_command)
-    except GateFailed as refused:
+    except CheckFailed as refused:
         module.fail_json(msg=str(refused), result=refused.verdict)
     except Failed as failure:
         module.fail_json(msg=f"{failure}; the previous upstream is back.")
