@@ -75,6 +75,11 @@ serves:
     to), else null.
   type: str
   returned: always
+kept:
+  description: The release the idle color links to (where a rollback goes back by default), or
+    null.
+  type: str
+  returned: always
 releases:
   description: The installed releases (with an install marker), oldest first.
   type: list
@@ -225,11 +230,12 @@ def main():
         if module.params["manifests"]
         else {}
     )
+    idle = next(color for color in colors if color != live)
     module.exit_json(
         **manifests,
         changed=False,
         live=live,
-        idle=next(color for color in colors if color != live),
+        idle=idle,
         colors={
             color: {
                 "version": versions[color],
@@ -244,6 +250,7 @@ def main():
             for color in colors
         },
         serves=versions[live] if active[live] else None,
+        kept=versions[idle],
         releases=list(markers),
         markers=markers,
         images=images,
