@@ -55,9 +55,12 @@ def labs():
 
 
 def deploy(lab: str, bundle: Path, version: str, *options: str):
+    # No watch window (the labs' rules would watch 30 and 60 s after each switch): what is
+    # checked here is the promotion guard before any host changes; tests/integration/
+    # deploy_lab/test_guards.py watches, test_alerts.py switches back on a breach.
     return run_cli(
         "deploy", lab, "--version", version, "--artifact", str(bundle), "--yes", "--json",
-        *options, timeout=900,
+        "--watch", "0", *options, timeout=900,
     )  # fmt: skip
 
 
