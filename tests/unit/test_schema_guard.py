@@ -85,9 +85,21 @@ def test_a_rollback_judged_on_the_controller_decides_as_the_module_on_the_host(
     on_host = guard.decide(guard._manifests(str(tmp_path)), target, None, current, allow_downgrade)
     read = state.migrations_of(str(tmp_path), state.installed_releases(str(tmp_path)))
     args = {"target": target, "target_migrations": None, "current": current,
-            "allow_downgrade": allow_downgrade}  # fmt: skip
-    judged = action.judged(read, args)
+            "allow_downgrade": allow_downgrade, "unreadable": "",
+            "database_down": False}  # fmt: skip
+    judged = action.GUARD.judgement(read, args)
     assert judged["decision"] == on_host[0] and judged["msg"] == on_host[1]
     assert judged.get("failed", False) == (on_host[0] == "refused")
     details = {k: v for k, v in judged.items() if k not in ("decision", "msg", "failed", "changed")}
     assert details == on_host[2]
+
+
+def test_a_read_that_failed_before_the_guard_is_its_refusal_with_the_outage_said():
+    """The deploy lock's acquire read the revisions: a database that did not answer then fails
+    the guard with the read's own words, marked as an outage, whatever the manifests say."""
+    said = "PostgreSQL on db1 did not answer (psql as postgres: connection refused)."
+    args = {"target": "1.1.0", "target_migrations": None, "current": [],
+            "allow_downgrade": False, "unreadable": said, "database_down": True}  # fmt: skip
+    judged = guard.judgement({}, args)
+    assert judged == {"failed": True, "msg": said, "decision": "refused", "database_down": True}
+    assert guard.judgement({}, {**args, "unreadable": "", "database_down": False})["failed"]

@@ -25,17 +25,6 @@ GUARD = guard_module()
 ARGUMENTS = {**GUARD.ARGUMENT_SPEC, "manifests": {"type": "dict"}}
 
 
-def judged(manifests, args):
-    """The module's result for these arguments and these installed releases' manifests."""
-    decision, message, details = GUARD.decide(
-        manifests, args["target"], args["target_migrations"], args["current"],
-        args["allow_downgrade"],
-    )  # fmt: skip
-    if decision == "refused":
-        return {"failed": True, "msg": message, "decision": decision, **details}
-    return {"changed": False, "msg": message, "decision": decision, **details}
-
-
 class ActionModule(ActionBase):
     TRANSFERS_FILES = False
 
@@ -43,9 +32,10 @@ class ActionModule(ActionBase):
         result = super().run(tmp, task_vars)
         _, args = self.validate_argument_spec(argument_spec=ARGUMENTS)
         manifests = args.pop("manifests")
-        if manifests is None:
+        if manifests is None and not args["unreadable"]:
             module_args = {key: value for key, value in args.items() if value is not None}
             result.update(self._execute_module(MODULE, module_args, task_vars=task_vars))
         else:
-            result.update(judged(manifests, args))
+            # A read that failed before this step needs no manifests to fail with.
+            result.update(GUARD.judgement(manifests or {}, args))
         return result

@@ -43,6 +43,27 @@ options:
     description: Accept an incompatible schema by downgrading it to the target's head.
     type: bool
     default: false
+  unreadable:
+    description: >-
+      Why the current revisions could not be read, when they were read before this step (the
+      deploy lock's acquire reads them); the guard then fails with it and judges nothing.
+    type: str
+    default: ""
+  database_down:
+    description: With unreadable, PostgreSQL did not answer at all (returned with the failure).
+    type: bool
+    default: false
+"""
+
+RETURN = r"""
+decision:
+  description: current, upgrade, compatible or downgrade; refused when it failed.
+  type: str
+  returned: always
+database_down:
+  description: The failure is PostgreSQL not answering (an outage, not a refusal).
+  type: bool
+  returned: when unreadable was given
 """
 
 
@@ -134,22 +155,33 @@ ARGUMENT_SPEC = {
     "target_migrations": {"type": "list", "elements": "dict"},
     "current": {"type": "list", "elements": "str", "required": True},
     "allow_downgrade": {"type": "bool", "default": False},
+    "unreadable": {"type": "str", "default": ""},
+    "database_down": {"type": "bool", "default": False},
 }
+
+
+def judgement(manifests, params):
+    """The module's result for these parameters and these installed releases' manifests."""
+    if params["unreadable"]:
+        return {"failed": True, "msg": params["unreadable"], "decision": "refused",
+                "database_down": params["database_down"]}  # fmt: skip
+    decision, message, details = decide(
+        manifests, params["target"], params["target_migrations"], params["current"],
+        params["allow_downgrade"],
+    )  # fmt: skip
+    if decision == "refused":
+        return {"failed": True, "msg": message, "decision": decision, **details}
+    return {"changed": False, "msg": message, "decision": decision, **details}
 
 
 def main():
     module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
     params = module.params
-    decision, message, details = decide(
-        _manifests(params["root"]),
-        params["target"],
-        params["target_migrations"],
-        params["current"],
-        params["allow_downgrade"],
-    )
-    if decision == "refused":
-        module.fail_json(msg=message, decision=decision, **details)
-    module.exit_json(changed=False, decision=decision, msg=message, **details)
+    manifests = {} if params["unreadable"] else _manifests(params["root"])
+    result = judgement(manifests, params)
+    if result.pop("failed", False):
+        module.fail_json(**result)
+    module.exit_json(**result)
 
 
 if __name__ == "__main__":
