@@ -35,7 +35,8 @@ def upstream(tmp_path):
 
 
 def switch(path, nginx, content=GREEN):
-    return switch_module.switch(str(path), content, nginx.run, CHECK, "nginx")
+    before = switch_module.read(str(path))
+    return switch_module.switch(str(path), before, content, nginx.run, CHECK, "nginx")
 
 
 def test_the_new_upstream_is_checked_then_nginx_reloaded(upstream):

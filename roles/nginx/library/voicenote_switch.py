@@ -103,11 +103,9 @@ def put_back(path: str, before) -> None:
         write(path, before)
 
 
-def switch(path: str, content: bytes, run, check: list[str], service: str, before=...) -> dict:
-    """run(argv) -> (rc, stdout, stderr). Returns changed and switched_at, or raises Failed with
-    the file back as it was. `before`: the file's bytes when the caller read them already."""
-    if before is ...:
-        before = read(path)
+def switch(path: str, before, content: bytes, run, check: list[str], service: str) -> dict:
+    """run(argv) -> (rc, stdout, stderr). `before`: the file's bytes as read (read()). Returns
+    changed and switched_at, or raises Failed with the file back as it was."""
     if before == content:
         return {"changed": False, "switched_at": None}
     write(path, content)
@@ -146,7 +144,7 @@ def gated_switch(params: dict, run, check_health=health_check) -> dict:
         raise CheckFailed(gate)
     path, service = params["path"], params["service"]
     before = read(path)
-    result = switch(path, params["content"].encode(), run, params["check"], service, before)
+    result = switch(path, before, params["content"].encode(), run, params["check"], service)
     verify = check_health(params["verify"]) if params["verify"] else None
     if verify is not None and not verify["ok"]:
         if not result["changed"]:
