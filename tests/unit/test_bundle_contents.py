@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import PROJECT
+from tests.conftest import PROJECT, role_plugin
 from tests.unit.test_bundle import _fake_bundle
 from voicenote_ops.bundle import verify_bundle
 from voicenote_ops.errors import InvalidInput
@@ -185,3 +185,19 @@ def test_an_unpacked_release_with_a_changed_file_is_refused_on_the_host(sound, t
     (release / "requirements.lock").write_text("evil==6.6.6\n")
     with pytest.raises(module_utils.BundleRefused, match=r"sha256 differs .*: requirements\.lock"):
         module.verify(str(release), "1.0.0", None, {"venv"})
+
+
+def test_the_controllers_answer_is_the_modules(sound: Path, tmp_path: Path) -> None:
+    """On the controller the action plugin answers in its own process from the module's code:
+    the sound bundle's manifest and sha256, and the crafted one's refusal in the CLI's words."""
+    action = role_plugin("release", "action_plugins", "voicenote_bundle_verify")
+    params = {"path": str(sound), "version": "1.0.0", "python": None, "ignore": [],
+              "signature": None, "allowed_signers": "", "signature_required": True}  # fmt: skip
+    answer = action.VERIFY.answer(params, str(tmp_path))
+    assert answer["manifest"]["version"] == "1.0.0" and "failed" not in answer
+    assert answer["sha256"] == module._sha256(str(sound))
+    crafted = crafted_bundle(sound, tmp_path / "crafted", "symlink to /etc/passwd")
+    refused = action.VERIFY.answer({**params, "path": str(crafted)}, str(tmp_path))
+    with pytest.raises(InvalidInput) as cli:
+        verify_bundle(crafted)
+    assert refused == {"failed": True, "msg": cli.value.message}

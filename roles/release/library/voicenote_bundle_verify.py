@@ -169,35 +169,44 @@ def verify(path, version, python, ignore):
     return {key: value for key, value in manifest.items() if key != "files"}
 
 
-def main():
-    module = AnsibleModule(
-        argument_spec={
-            "path": {"type": "path", "required": True},
-            "version": {"type": "str", "required": True},
-            "python": {"type": "path"},
-            "ignore": {"type": "list", "elements": "str", "default": ["venv", ".installed"]},
-            "signature": {"type": "path"},
-            "allowed_signers": {"type": "str", "default": ""},
-            "signature_required": {"type": "bool", "default": True},
-        },
-        supports_check_mode=True,
-    )
-    params = module.params
+ARGUMENT_SPEC = {
+    "path": {"type": "path", "required": True},
+    "version": {"type": "str", "required": True},
+    "python": {"type": "path"},
+    "ignore": {"type": "list", "elements": "str", "default": ["venv", ".installed"]},
+    "signature": {"type": "path"},
+    "allowed_signers": {"type": "str", "default": ""},
+    "signature_required": {"type": "bool", "default": True},
+}
+
+
+def answer(params, scratch):
+    """The module's result for params (failed set when refused), shared with the action plugin
+    of the same name, which gives the answer on the controller in its own process; scratch: a
+    private folder for the signature check."""
     path = params["path"]
     signed = {}
     if params["signature"]:
         try:
             key = check_signature(path, params["signature"], params["allowed_signers"],
-                                  params["signature_required"], scratch=module.tmpdir)  # fmt: skip
+                                  params["signature_required"], scratch=scratch)  # fmt: skip
         except SignatureRefused as error:
-            module.fail_json(msg=str(error), signed=False, reason=error.reason)
+            return {"failed": True, "msg": str(error), "signed": False, "reason": error.reason}
         signed = {"signed": key is not None, "key": key}
     try:
         summary = verify(path, params["version"], params["python"], set(params["ignore"]))
     except BundleRefused as error:
-        module.fail_json(msg=str(error))
+        return {"failed": True, "msg": str(error)}
     extra_result = {} if os.path.isdir(path) else {"sha256": _sha256(path)}
-    module.exit_json(changed=False, manifest=summary, **extra_result, **signed)
+    return {"changed": False, "manifest": summary, **extra_result, **signed}
+
+
+def main():
+    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
+    result = answer(module.params, module.tmpdir)
+    if result.pop("failed", False):
+        module.fail_json(**result)
+    module.exit_json(**result)
 
 
 if __name__ == "__main__":
