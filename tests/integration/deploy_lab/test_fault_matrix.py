@@ -35,7 +35,8 @@ SCHEMA = ["0002"]
 # The deploys of this module watch the new color, so the watch is a phase a kill can land in.
 WATCH = ("--watch", "10")
 # Every phase of a successful deploy, in order (playbooks/deploy.yml, switch.yml).
-PHASES = ("lock", "guard", "upload", "migrate", "switch", "verify-lb", "watch", "cleanup", "report")
+PHASES = ("lock", "plan", "guard", "upload", "migrate", "switch", "verify-lb", "watch", "cleanup",
+          "report")  # fmt: skip
 TRAFFIC = generator.LoadPlan(rate=20, requests=6000, duration=300, long_requests=0, connections=4)
 # The control case's traffic: keep-alive connections and long requests in flight across each move.
 LONG_TRAFFIC = generator.LoadPlan(
