@@ -48,9 +48,11 @@ def write_lease(lease: dict) -> None:
 
 
 def test_a_second_deploy_and_a_provision_are_refused_naming_the_holder(bundles):
-    first = start_deploy(bundles["1.0.0"], "1.0.0", "1111")
+    """While a deploy holds the lock (its watch, 30 s from the first line of the phase: far
+    longer than two refusals take), another deploy and a provision are refused, naming it."""
+    first = start_deploy(bundles["1.0.0"], "1.0.0", "1111", "--watch", "30")
     try:
-        wait_for_phase(first, "upload")
+        wait_for_phase(first, "watch")
         second = deploy(bundles["1.0.0"], "1.0.0", env=OPERATOR)
         assert second.returncode == ExitCode.REFUSED, second.stderr
         assert "by ci:1111 (tester) holds the deploy lock" in second.stderr
