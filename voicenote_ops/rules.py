@@ -34,3 +34,9 @@ def release_tag() -> re.Pattern[str]:
 def watch_seconds_max() -> int:
     """The longest post-switch watch a deploy takes."""
     return int(_rules()["voicenote_watch_seconds_max"])
+
+
+def prod_rules_environments() -> frozenset[str]:
+    """The environments (their voicenote_environment) under prod's rules: only final releases,
+    only signed bundles, and the CLI asks before it changes anything."""
+    return frozenset(_rules()["voicenote_prod_rules_environments"])

@@ -309,8 +309,13 @@ def _environment(tmp_path: Path, rules: str, main: dict, allowed: str) -> Enviro
         ("dev", {"voicenote_release_allow_unsigned": True}, True),
         ("staging", {}, False),
         ("dev", {"voicenote_release_allow_unsigned": "yes please"}, False),
-        # prod's rules never take an unsigned bundle, whatever the inventory says.
-        ("prod", {"voicenote_release_allow_unsigned": True}, False),
+        # prod's rules (its voicenote_environment, as the playbooks read it) never take an
+        # unsigned bundle, whatever the inventory says.
+        (
+            "prod",
+            {"voicenote_environment": "production", "voicenote_release_allow_unsigned": True},
+            False,
+        ),
     ],
 )
 def test_deploy_takes_an_unsigned_bundle_only_where_allowed(tmp_path, keys, rules, main, taken):

@@ -1,17 +1,20 @@
 """`provision` refuses before touching any host: missing vault password or secrets file, prod
 without a confirmation. No lab needed: the refusals come before ansible-runner starts."""
 
+import io
 from pathlib import Path
 
 import pytest
 import typer
 from typer.testing import CliRunner
 
+from tests.conftest import PROJECT
 from voicenote_ops.cli import provision as provision_cli
 from voicenote_ops.environments import Environment, Kind
-from voicenote_ops.errors import ExitCode, InvalidInput
+from voicenote_ops.errors import ExitCode, GuardRefused, InvalidInput
 from voicenote_ops.runner import HostOutcome, RunResult
 from voicenote_ops.services import provision as provision_service
+from voicenote_ops.services import requests
 from voicenote_ops.services.provision import failure_of_run, provision_request, restart_lines
 
 pytestmark = pytest.mark.unit
@@ -61,13 +64,20 @@ def test_request_carries_check_mode_and_the_vault_password_file(tmp_path, monkey
     }
 
 
-def test_prod_without_yes_and_without_a_terminal_is_refused(tmp_path, monkeypatch):
+def _prod(tmp_path: Path, monkeypatch) -> Environment:
+    """prod's inventory, as far as the refusals before any host read it."""
     password = tmp_path / "password"
     password.write_text("x\n")
     monkeypatch.setenv("VOICENOTE_VAULT_PASSWORD_FILE", str(password))
     (tmp_path / "group_vars" / "all").mkdir(parents=True)
     (tmp_path / "group_vars" / "all" / "vault.yml").write_text("")
-    prod = Environment("prod", Kind.INVENTORY, tmp_path, "prod")
+    # prod's rules come from the inventory's voicenote_environment, as the playbooks read it.
+    (tmp_path / "group_vars" / "all" / "main.yml").write_text("voicenote_environment: production\n")
+    return Environment("prod", Kind.INVENTORY, tmp_path, "prod")
+
+
+def test_prod_without_yes_and_without_a_terminal_is_refused(tmp_path, monkeypatch):
+    prod = _prod(tmp_path, monkeypatch)
     monkeypatch.setattr(provision_cli, "resolve", lambda name: prod)
     ran = []
     monkeypatch.setattr(provision_service, "run_playbook", lambda *a, **k: ran.append(a))
@@ -76,8 +86,50 @@ def test_prod_without_yes_and_without_a_terminal_is_refused(tmp_path, monkeypatc
     app.command("noop")(lambda: None)  # keeps `provision` a subcommand
     result = CliRunner().invoke(app, ["provision", "prod"], standalone_mode=False)
     assert isinstance(result.exception, InvalidInput)
+    assert result.exception.code == ExitCode.INVALID
     assert "--yes" in result.exception.render()
     assert ran == []
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_a_no_at_the_prompt_is_a_refusal_for_every_command(tmp_path, monkeypatch):
+    """One exit code for a refused confirmation, whichever command asks (requests.consent)."""
+    prod = _prod(tmp_path, monkeypatch)
+    monkeypatch.setattr(requests.sys, "stdin", _Terminal())
+    asked = []
+    with pytest.raises(GuardRefused) as refused:
+        requests.consent(prod, "Provision", False, lambda question: asked.append(question))
+    assert refused.value.code == ExitCode.REFUSED
+    assert "Provision on prod was not confirmed; nothing changed." in refused.value.render()
+    assert asked == ["Provision on prod (inventory)?"]
+    requests.consent(prod, "Provision", False, lambda question: True)
+    requests.consent(prod, "Provision", True, lambda question: False)  # --yes: not asked
+
+
+def test_prod_rules_follow_the_inventory_not_its_name(tmp_path, monkeypatch):
+    """An inventory named otherwise but under prod's rules asks too, and one named prod whose
+    voicenote_environment is not under them does not (the playbooks' own rule)."""
+    prod = _prod(tmp_path, monkeypatch)
+    elsewhere = Environment("prod-eu", Kind.INVENTORY, prod.inventory, "prod-eu")
+    assert requests.under_prod_rules(prod) and requests.under_prod_rules(elsewhere)
+    (prod.inventory / "group_vars" / "all" / "main.yml").write_text("voicenote_environment: dev\n")
+    assert not requests.under_prod_rules(prod)
+
+
+def test_a_wrong_vault_password_is_refused_before_any_host(tmp_path, monkeypatch):
+    """The same vault check as every other command: every vault of the inventory is opened."""
+    password = tmp_path / "password"
+    password.write_text("not the password\n")
+    monkeypatch.setenv("VOICENOTE_VAULT_PASSWORD_FILE", str(password))
+    lab_vault = PROJECT / "inventories" / "lab" / "group_vars" / "all" / "vault.yml"
+    (tmp_path / "group_vars" / "all").mkdir(parents=True)
+    (tmp_path / "group_vars" / "all" / "vault.yml").write_bytes(lab_vault.read_bytes())
+    with pytest.raises(InvalidInput, match=r"does not open vault\.yml"):
+        provision_request(environment(tmp_path), check=False)
 
 
 # How a failed provision maps to the exit codes: the outcome and first failure the playbook

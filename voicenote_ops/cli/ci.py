@@ -6,6 +6,7 @@ from pathlib import Path
 
 import typer
 
+from voicenote_ops import rules
 from voicenote_ops.cli.output import console, print_json
 from voicenote_ops.paths import project_dir
 from voicenote_ops.services import ci, requests
@@ -87,7 +88,11 @@ def playbook_vars(
     ),
     lock_wait: int = typer.Option(None, "--lock-wait", min=0, help="voicenote_lock_wait."),
     watch: int = typer.Option(
-        None, "--watch", min=0, max=9999, help="voicenote_watch_seconds (0 to 9999)."
+        None,
+        "--watch",
+        min=0,
+        max=rules.watch_seconds_max(),
+        help=f"voicenote_watch_seconds (0 to {rules.watch_seconds_max()}).",
     ),
     override_promotion: str = typer.Option(
         None, "--override-promotion", help="voicenote_promotion_override: the recorded reason."

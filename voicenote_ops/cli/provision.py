@@ -1,7 +1,5 @@
 """`voicenote-ops provision ENV`."""
 
-import sys
-
 import typer
 from rich.table import Table
 
@@ -10,8 +8,8 @@ from voicenote_ops.cli.output import console, print_json
 from voicenote_ops.cli.progress import live_progress
 from voicenote_ops.cli.summary import show_fleet_if_interrupted
 from voicenote_ops.environments import Environment, resolve
-from voicenote_ops.errors import GuardRefused, InvalidInput
 from voicenote_ops.runner import RunResult
+from voicenote_ops.services import requests
 from voicenote_ops.services.provision import (
     failure_of_run,
     provision,
@@ -19,17 +17,6 @@ from voicenote_ops.services.provision import (
     restart_lines,
     summaries,
 )
-
-
-def _confirm(env: Environment) -> None:
-    """prod's rules: a person says yes, or --yes does."""
-    if not sys.stdin.isatty():
-        raise InvalidInput(
-            f"Provisioning {env.name} needs a confirmation and there is no terminal to ask on.",
-            "Run it again with --yes.",
-        )
-    if not typer.confirm(f"Provision {env.name}? This changes its hosts.", default=False):
-        raise GuardRefused(f"Provisioning {env.name} was not confirmed; nothing changed.")
 
 
 def _show(env: Environment, check: bool, result: RunResult) -> None:
@@ -75,8 +62,8 @@ def register(app: typer.Typer) -> None:
         under the deploy lock (--check takes none) and recorded in the audit trail."""
         env = resolve(environment)
         request = provision_request(env, check, lock_wait, take_over, allow_server_restart)
-        if env.rules == "prod" and not check and not yes:
-            _confirm(env)
+        if not check:
+            requests.consent(env, "Provision", yes, typer.confirm)
         with live_progress(f"provision {env.name}") as on_progress:
             result = provision(request, on_progress)
         if json_output:

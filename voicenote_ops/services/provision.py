@@ -5,7 +5,7 @@ recorded in its audit trail. Runs again without changing anything."""
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from voicenote_ops.environments import VAULT_PASSWORD_FILE_ENV, Environment, Kind
+from voicenote_ops.environments import Environment, Kind
 from voicenote_ops.errors import ContainedFailure, InvalidInput, NeedsAttention, OpsError
 from voicenote_ops.runner import PlaybookRun, Progress, RunResult, run_playbook
 from voicenote_ops.services import requests
@@ -37,20 +37,10 @@ def provision_request(
     take_over: bool = False,
     allow_server_restart: bool = False,
 ) -> PlaybookRun:
-    """The run for an environment, after checking its secrets can be opened (no host touched)."""
+    """The run for an environment, after checking its secrets are there and open with its
+    vault password (no host touched)."""
     requests.check_lock_wait(lock_wait)
-    password_file = environment.vault_password_file
-    if password_file is None:
-        raise InvalidInput(
-            f"No vault password for {environment.name}.",
-            f"Put it in ~/.config/voicenote-ops/{environment.name}.vault-password (mode 0600) "
-            f"or name its file in ${VAULT_PASSWORD_FILE_ENV}.",
-        )
-    if not password_file.is_file():
-        raise InvalidInput(
-            f"The vault password file {password_file} does not exist.",
-            f"Create it or point ${VAULT_PASSWORD_FILE_ENV} at the right file.",
-        )
+    password_file = requests.vault_password(environment)
     vault = environment.inventory.joinpath(*VAULT_FILE)
     if environment.kind is Kind.INVENTORY and not vault.is_file():
         raise InvalidInput(

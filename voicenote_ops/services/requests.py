@@ -10,22 +10,29 @@ import yaml
 from ansible.errors import AnsibleError
 from ansible.parsing.vault import is_encrypted
 
+from voicenote_ops import rules
 from voicenote_ops.bundle import verify_bundle
 from voicenote_ops.bundle.manifest import Manifest, bundle_file_name
 from voicenote_ops.bundle.signature import verify_signature
 from voicenote_ops.bundle.version import check_release_version
 from voicenote_ops.environments import Environment, resolve
-from voicenote_ops.errors import InvalidInput
+from voicenote_ops.errors import GuardRefused, InvalidInput
 from voicenote_ops.image.archive import read_archive
 from voicenote_ops.vault import open_vault
 
-PROD = "prod"
 BUNDLE_NAME = "voicenote-api"
 
 
 def environment_with_vault(name: str) -> Environment:
     """The environment, once its vault password is there and opens every vault it has."""
     environment = resolve(name)
+    vault_password(environment)
+    return environment
+
+
+def vault_password(environment: Environment) -> Path:
+    """The environment's vault password file, once it is there and opens every vault of the
+    inventory: a missing or wrong password is refused before any host is contacted."""
     password = environment.vault_password_file
     if password is None or not password.is_file():
         where = f" ({password})" if password else ""
@@ -35,7 +42,7 @@ def environment_with_vault(name: str) -> Environment:
             f"~/.config/voicenote-ops/{environment.name}.vault-password (mode 0600).",
         )
     check_vault_password(environment.inventory, password)
-    return environment
+    return password
 
 
 def check_vault_password(inventory: Path, password_file: Path) -> None:
@@ -56,9 +63,16 @@ def check_vault_password(inventory: Path, password_file: Path) -> None:
             ) from None
 
 
+def under_prod_rules(environment: Environment) -> bool:
+    """Whether prod's rules apply: the environment's voicenote_environment (group_vars/all, a lab
+    --like prod has prod's) is one the playbooks' rules name (playbooks/vars/versions.yml)."""
+    name = _shared_variables(environment.inventory).get("voicenote_environment", "")
+    return name in rules.prod_rules_environments()
+
+
 def release_version(environment: Environment, version: str) -> str:
     check_release_version(version)
-    if environment.rules == PROD and "-" in version:
+    if under_prod_rules(environment) and "-" in version:
         raise InvalidInput(
             f"{environment.name} takes only final releases X.Y.Z, not {version}.",
             "Deploy release candidates to staging; tag vX.Y.Z for prod.",
@@ -143,8 +157,8 @@ def bundle(environment: Environment, version: str, artifact: Path | None) -> tup
     verify_signature(
         resolved,
         str(variables.get("voicenote_release_allowed_signers") or ""),
-        required=environment.rules == PROD
-        or variables.get("voicenote_release_allow_unsigned") is not True,
+        required=variables.get("voicenote_release_allow_unsigned") is not True
+        or under_prod_rules(environment),
         environment=environment.name,
     )
     return resolved, manifest
@@ -158,8 +172,9 @@ def check_lock_wait(seconds: int) -> int:
 
 
 def consent(environment: Environment, action: str, yes: bool, ask: Callable[[str], bool]) -> None:
-    """prod, and a lab like prod, ask before changing anything, unless --yes."""
-    if environment.rules != PROD or yes:
+    """prod, and a lab like prod, ask before changing anything, unless --yes. A "no" is a
+    refusal (exit 3: nothing changed); no terminal to ask on is a usage mistake (exit 2)."""
+    if yes or not under_prod_rules(environment):
         return
     if not sys.stdin.isatty():
         raise InvalidInput(
@@ -167,4 +182,4 @@ def consent(environment: Environment, action: str, yes: bool, ask: Callable[[str
             "Pass --yes to confirm.",
         )
     if not ask(f"{action} on {environment.name} ({environment.kind.value})?"):
-        raise InvalidInput(f"{action} on {environment.name} was not confirmed.", "Nothing changed.")
+        raise GuardRefused(f"{action} on {environment.name} was not confirmed; nothing changed.")
