@@ -2,10 +2,13 @@
 
 import pytest
 
+from tests.conftest import role_plugin
 from voicenote_ops.bundle.manifest import Manifest, Migration
 from voicenote_ops.services.plan import _host_plan, pending_migrations
 
 pytestmark = pytest.mark.unit
+
+ACTION = role_plugin("bluegreen", "filter_plugins", "action")
 
 
 def manifest(*migrations: Migration, heads: tuple[str, ...]) -> Manifest:
@@ -32,11 +35,11 @@ def test_pending_migrations_run_oldest_first_with_their_compatibility():
 
 
 def state(live_version, idle_version, idle_active=True):
+    """A host's color state, shaped as voicenote_bluegreen_state returns it."""
     return {
-        "live": "blue", "idle": "green",
+        "live": "blue", "idle": "green", "serves": live_version,
         "colors": {"blue": {"version": live_version, "active": True},
                    "green": {"version": idle_version, "active": idle_active}},
-        "env": {"added": ["NEW_KEY"], "changed": [], "removed": []},
     }  # fmt: skip
 
 
@@ -47,9 +50,14 @@ def state(live_version, idle_version, idle_active=True):
         (state("1.0.0", "1.1.0"), "switch"),
         (state("1.0.0", "1.1.0", idle_active=False), "start"),
         (state("1.0.0", None), "start"),
+        ({**state(None, "1.0.0"), "serves": None}, "start"),
     ],
 )
-def test_each_host_would_do_the_least(host_state, action):
-    planned = _host_plan("app1", host_state, "1.1.0")
-    assert planned.action == action
-    assert planned.env_added == ["NEW_KEY"]
+def test_each_host_does_the_least(host_state, action):
+    """The bluegreen role's one decision (its filter), which the role acts on and plan.yml
+    reports; the CLI shows what was reported and decides nothing."""
+    assert ACTION.bluegreen_action(host_state, "1.1.0") == action
+    reported = {**host_state, "action": action, "env": {"added": ["NEW_KEY"]}}
+    planned = _host_plan("app1", reported, "1.1.0")
+    assert (planned.serves, planned.action) == (host_state["serves"], action)
+    assert planned.env_added == ["NEW_KEY"] and planned.env_changed == []

@@ -53,15 +53,10 @@ def pending_migrations(manifest: Manifest, current: list[str]) -> list[dict]:
 
 
 def _host_plan(host: str, state: dict, version: str) -> HostPlan:
-    live, idle = state["colors"][state["live"]], state["colors"][state["idle"]]
-    serves = live["version"] if live["active"] else None
-    action = (
-        "none" if serves == version
-        else "switch" if idle["version"] == version and idle["active"]
-        else "start"
-    )  # fmt: skip
+    """A host as plan.yml reported it: what it serves and what the deploy will do there (the
+    bluegreen role's own decision, reported by the playbook: none, switch or start)."""
     env = state.get("env") or {}
-    return HostPlan(host, serves, version, action, env.get("added", []),
+    return HostPlan(host, state.get("serves"), version, state["action"], env.get("added", []),
                     env.get("changed", []), env.get("removed", []))  # fmt: skip
 
 
