@@ -244,12 +244,8 @@ def write_secret(value: str | None, name: str, destination: Path) -> None:
     write_private_file(destination, value.rstrip("\r\n") + "\n")
 
 
-# The phases a deploy runs an operator's hook at (playbooks/tasks/hook.yml).
-HOOK_PHASES = tuple(
-    f"{moment}_{step}"
-    for step in ("upload", "migrate", "start", "switch", "cleanup")
-    for moment in ("before", "after")
-)
+# The phases a deploy runs an operator's hook at (playbooks/vars/phases.yml, tasks/hook.yml).
+HOOK_PHASES = rules.hook_points()
 
 
 @dataclass(frozen=True)

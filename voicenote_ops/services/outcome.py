@@ -4,6 +4,7 @@ The playbooks report their outcome (set_stats `voicenote_outcome`); a run that f
 host switched is contained by construction. Anything else is uncertain and needs attention.
 """
 
+from voicenote_ops import rules
 from voicenote_ops.errors import (
     ContainedFailure,
     GuardRefused,
@@ -13,14 +14,14 @@ from voicenote_ops.errors import (
 )
 from voicenote_ops.runner import RunResult
 
-# Phases (first word of a play's name) in which no host has switched yet.
-BEFORE_SWITCH = frozenset({"verify", "lock", "plan", "guard", "upload", "migrate"})
-# Phases whose refusal is a guard's: nothing was changed, on purpose.
-GUARDS = frozenset({"lock", "guard"})
+# Phases (first word of a play's name, declared in playbooks/vars/phases.yml) in which no host
+# has switched yet; whose refusal is a guard's (nothing was changed, on purpose); that checks the
+# request on the controller, before any host is contacted.
+BEFORE_SWITCH = rules.before_switch_phases()
+GUARDS = rules.guard_phases()
+CHECKS = rules.check_phase()
 # How the lock module says that someone else holds the lease.
 LOCK_HELD = "holds the deploy lock"
-# The phase that checks the request on the controller, before any host is contacted.
-CHECKS = "verify"
 CONTROLLER = "localhost"
 
 
