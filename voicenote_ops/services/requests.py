@@ -66,8 +66,12 @@ def check_vault_password(inventory: Path, password_file: Path) -> None:
 def under_prod_rules(environment: Environment) -> bool:
     """Whether prod's rules apply: the environment's voicenote_environment (group_vars/all, a lab
     --like prod has prod's) is one the playbooks' rules name (playbooks/vars/versions.yml)."""
-    name = _shared_variables(environment.inventory).get("voicenote_environment", "")
-    return name in rules.prod_rules_environments()
+    return _prod_rules_apply(_shared_variables(environment.inventory))
+
+
+def _prod_rules_apply(variables: dict) -> bool:
+    """under_prod_rules, from the inventory's shared variables already read."""
+    return variables.get("voicenote_environment", "") in rules.prod_rules_environments()
 
 
 def release_version(environment: Environment, version: str) -> str:
@@ -158,7 +162,7 @@ def bundle(environment: Environment, version: str, artifact: Path | None) -> tup
         resolved,
         str(variables.get("voicenote_release_allowed_signers") or ""),
         required=variables.get("voicenote_release_allow_unsigned") is not True
-        or under_prod_rules(environment),
+        or _prod_rules_apply(variables),
         environment=environment.name,
     )
     return resolved, manifest
