@@ -52,6 +52,7 @@ def stock_config_text(project: Path) -> str:
         "# Stock Ansible settings for the benchmark's baseline (voicenote-ops bench).\n"
         "[defaults]\n"
         f"roles_path = {project / 'roles'}\n"
+        f"library = {project / 'plugins' / 'modules'}\n"
         "inventory = /dev/null\n"
         "host_key_checking = True\n"
         "retry_files_enabled = False\n"
@@ -77,7 +78,7 @@ def mitogen_config_text(project: Path, strategies: Path) -> str:
     lines = []
     for line in (project / "ansible.cfg").read_text().splitlines():
         key = line.split("=", 1)[0].strip()
-        if key in ("roles_path", "callback_plugins"):
+        if key in ("roles_path", "callback_plugins", "library"):
             value = line.split("=", 1)[1].strip()
             line = f"{key} = {project / value}"
         lines.append(line)
