@@ -60,6 +60,34 @@ def _private_state(tmp_path_factory: pytest.TempPathFactory) -> None:
     os.environ["ANSIBLE_CACHE_PLUGIN_CONNECTION"] = str(tmp_path_factory.mktemp("facts"))
 
 
+@pytest.fixture(scope="session")
+def _recording_podman(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder with a `podman` that only records its arguments (in the file
+    $VOICENOTE_TEST_PODMAN_CALLS) and fails."""
+    folder = tmp_path_factory.mktemp("recording-podman")
+    podman = folder / "podman"
+    podman.write_text('#!/bin/sh\necho "$*" >> "$VOICENOTE_TEST_PODMAN_CALLS"\nexit 1\n')
+    podman.chmod(0o755)
+    return folder
+
+
+@pytest.fixture(autouse=True)
+def _no_lab_in_the_unit_tier(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch):
+    """The unit tier (`make test-quick`: CI's unit job, the pre-push hook) needs no lab: in every
+    run, each unit test finds first on PATH a podman that only records being called, and an error
+    is reported for the test that called it. Yields the record's path (None for other tiers)."""
+    if request.node.get_closest_marker("unit") is None:
+        yield None
+        return
+    calls = request.getfixturevalue("tmp_path") / "podman-calls"
+    folder = request.getfixturevalue("_recording_podman")
+    monkeypatch.setenv("PATH", f"{folder}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setenv("VOICENOTE_TEST_PODMAN_CALLS", str(calls))
+    yield calls
+    if calls.exists():
+        pytest.fail(f"a unit test called podman (the unit tier has no lab): {calls.read_text()}")
+
+
 def run_cli(
     *args: str, env: dict[str, str] | None = None, timeout: float = 600, input: str | None = None
 ):

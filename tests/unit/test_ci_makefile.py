@@ -8,7 +8,11 @@ import sys
 import pytest
 
 from tests.conftest import PROJECT, own_environment
-from tests.unit.test_workflow_commands import runs_in_script, runs_in_test
+from tests.unit.test_workflow_commands import (
+    QUICK_TIER_COMMAND,
+    runs_in_script,
+    runs_in_test,
+)
 
 pytestmark = pytest.mark.unit
 
@@ -186,7 +190,7 @@ TARGET_RUN_BY = {
         f"{COMPOSE_TESTS}::test_the_compose_stack_serves_the_app_with_its_database_and_redis"
     ],
     "test": [".ci/run"],
-    "test-quick": ["tests/integration/test_quick_tier.py::test_make_test_quick_needs_no_lab"],
+    "test-quick": [QUICK_TIER_COMMAND],
     "image": ["via molecule"],
     "molecule": ["tests/molecule/test_scenarios.py::test_scenario"],
     "lint-python": ["tests/unit/test_lint.py::test_make_target"],

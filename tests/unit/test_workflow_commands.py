@@ -28,6 +28,9 @@ pytestmark = pytest.mark.unit
 # a script of the project's test command (.ci/run, scripts/test.sh) that holds the command or,
 # for a make target, its recipe. The ci steps run verbatim below (AS_WRITTEN).
 AS_WRITTEN = "tests/unit/test_workflow_commands.py::test_the_ci_steps_run_as_written"
+# `make test-quick`: its command is the unit tier, which every test run runs with a podman that
+# only records being called (tests/conftest.py, tests/unit/test_unit_tier.py).
+QUICK_TIER_COMMAND = "tests/unit/test_ci_makefile.py::test_quick_tests_need_no_hosts_and_no_install"
 PROMOTION_LABS = (
     "tests/integration/test_promotion_labs.py::"
     "test_prod_like_lab_takes_only_what_a_staging_like_lab_ran"
@@ -39,7 +42,7 @@ EXECUTED_BY = {
     "make lint-yaml": ["tests/molecule/test_lint.py::test_make_target"],
     "make lint-ansible": ["tests/molecule/test_lint.py::test_make_target"],
     "make security": ["tests/molecule/test_lint.py::test_make_target"],
-    "make test-quick": ["tests/integration/test_quick_tier.py::test_make_test_quick_needs_no_lab"],
+    "make test-quick": [QUICK_TIER_COMMAND],
     "make install": [".ci/run", "scripts/test.sh"],
     "make promtool": ["scripts/bootstrap.sh"],
     "make molecule": ["tests/molecule/test_scenarios.py::test_scenario"],
