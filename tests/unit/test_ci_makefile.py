@@ -197,9 +197,10 @@ TARGET_RUN_BY = {
     "format-check": ["tests/unit/test_lint.py::test_make_target"],
     "lint-yaml": ["tests/molecule/test_lint.py::test_make_target"],
     "lint-ansible": ["tests/molecule/test_lint.py::test_make_target"],
-    "security": ["tests/molecule/test_lint.py::test_make_target"],
-    "security-python": ["via security"],
-    "security-ansible": ["via security"],
+    "security-python": ["tests/molecule/test_lint.py::test_make_target"],
+    "security-ansible": [
+        "tests/molecule/test_lint.py::test_lint_ansible_applies_every_rule_security_ansible_selects"
+    ],
     "format": [f"{SANDBOXED}::test_format_rewrites_what_format_check_refuses"],
     "fix": ["via format"],
     "clean": [CLEAN],
@@ -214,6 +215,8 @@ NOT_RUN_BY_TESTS = {
     "coverage": "the unit and integration tiers with the gate: CI's integration job",
     "test-heavy": "the load, stress and performance tiers, on demand",
     "lint": "the pre-push hook's: every target it depends on is run by the tests",
+    "security": "CI's security job: security-python is run by the tests, and every rule "
+    "security-ansible selects is applied by lint-ansible's run (checked)",
 }
 
 

@@ -41,7 +41,6 @@ EXECUTED_BY = {
     "make format-check": ["tests/unit/test_lint.py::test_make_target"],
     "make lint-yaml": ["tests/molecule/test_lint.py::test_make_target"],
     "make lint-ansible": ["tests/molecule/test_lint.py::test_make_target"],
-    "make security": ["tests/molecule/test_lint.py::test_make_target"],
     "make test-quick": [QUICK_TIER_COMMAND],
     "make install": [".ci/run", "scripts/test.sh"],
     "make promtool": ["scripts/bootstrap.sh"],
@@ -71,6 +70,9 @@ EXECUTED_BY = {
 
 # Steps no test can run, and why.
 RUN_BY_NO_TEST = {
+    "make security": "bandit (make security-python) is run by the tests, and every rule of "
+    "ansible-lint's security run is applied by the tests' lint-ansible run (checked: "
+    "tests/molecule/test_lint.py)",
     "make coverage": "the unit and integration tiers under the coverage gate: a test cannot run "
     "the suite it is part of; each tier's tests run in .ci/run (scripts/test.sh)",
 }
