@@ -38,7 +38,19 @@ def failure_excerpt(output: str, context: int = 12, tail: int = 3000) -> str:
     return "\n".join(shown)[-8000:] + "\n--- tail ---\n" + output[-tail:]
 
 
-@pytest.mark.parametrize("scenario", SCENARIOS)
+# The deploy roles' scenario (a provision and three deploys) runs in the stress tier: the default
+# tier drives the same roles through playbooks/deploy.yml on the deploy lab
+# (tests/integration/deploy_lab/), each fault class once.
+STRESS_TIER = {"deploy"}
+
+
+@pytest.mark.parametrize(
+    "scenario",
+    [
+        pytest.param(name, marks=[pytest.mark.stress] if name in STRESS_TIER else [])
+        for name in SCENARIOS
+    ],
+)
 def test_scenario(scenario: str, release_bundle, tmp_path: Path) -> None:
     """`make molecule SCENARIO=NAME`, as CI's molecule jobs run it; molecule calls the venv's
     Ansible programs from PATH."""
