@@ -20,7 +20,9 @@ from voicenote_ops.bundle import verify_bundle
 from voicenote_ops.bundle.signature import LAB_SIGNING_KEY
 from voicenote_ops.errors import ExitCode
 
-pytestmark = [pytest.mark.integration, pytest.mark.security]
+# The stress tier's: the default tier checks the same guard on the deploy lab through the plain
+# ansible-playbook path (deploy_lab/test_promotion.py); this is the CLI's path between two labs.
+pytestmark = [pytest.mark.integration, pytest.mark.security, pytest.mark.stress]
 
 STAGING_LIKE = lab_name("staging-like")
 PROD_LIKE = lab_name("prod-like")
