@@ -135,11 +135,13 @@ def test_5xx_fires_holds_deploys_back_and_resolves(alerts_lab):
     wait_for_message(
         lab, "FIRING", "VoicenoteErrorRatioHigh", 180, lambda: read_notes(lab, note["id"])
     )
-    listed = [alert for alert in firing(lab) if alert["name"] == "VoicenoteErrorRatioHigh"]
-    assert listed and listed[0]["severity"] == "critical", firing(lab)
-    assert "VoicenoteErrorRatioHigh" in {alert["name"] for alert in firing(lab, "status")}
-
     with traffic(lab, note["id"]):
+        # `alerts` and `status` name it while the fault's 5xx go on (on a busy machine the two
+        # reads outlast the error ratio's window of traffic sent before them).
+        listed = [alert for alert in firing(lab) if alert["name"] == "VoicenoteErrorRatioHigh"]
+        assert listed and listed[0]["severity"] == "critical", firing(lab)
+        assert "VoicenoteErrorRatioHigh" in {alert["name"] for alert in firing(lab, "status")}
+
         # A deploy while it fires is refused and changes nothing ...
         refused = deploy(lab, alerts_lab("1.1.0"), "1.1.0")
         assert refused.returncode == ExitCode.REFUSED, refused.stderr
