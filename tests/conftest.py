@@ -79,8 +79,10 @@ def _no_lab_in_the_unit_tier(request: pytest.FixtureRequest, monkeypatch: pytest
     if request.node.get_closest_marker("unit") is None:
         yield None
         return
-    calls = request.getfixturevalue("tmp_path") / "podman-calls"
+    # One record per worker: its tests run one at a time.
     folder = request.getfixturevalue("_recording_podman")
+    calls = folder / "calls"
+    calls.unlink(missing_ok=True)
     monkeypatch.setenv("PATH", f"{folder}{os.pathsep}{os.environ['PATH']}")
     monkeypatch.setenv("VOICENOTE_TEST_PODMAN_CALLS", str(calls))
     yield calls

@@ -2,7 +2,6 @@
 
 import json
 import signal
-import ssl
 import subprocess
 import sys
 import threading
@@ -60,8 +59,6 @@ def deploy_releases(lab: str, bundle, *versions: str) -> None:
 def lb_request(lab: str, method: str, path: str, body: dict | None = None) -> tuple[int, dict]:
     """One request through the lab's load balancer (HTTPS on its 127.0.0.1 port, self-signed)."""
     (lb,) = [host for host in lab_status(lab)["hosts"] if "lb" in host["groups"]]
-    context = ssl.create_default_context()
-    context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
     request = urllib.request.Request(
         f"https://127.0.0.1:{lb['https_port']}{path}",
         method=method,
@@ -69,7 +66,9 @@ def lb_request(lab: str, method: str, path: str, body: dict | None = None) -> tu
         headers={"Host": LAB_DOMAIN, "Content-Type": "application/json"},
     )
     try:
-        with urllib.request.urlopen(request, timeout=10, context=context) as response:  # noqa: S310
+        with urllib.request.urlopen(  # noqa: S310
+            request, timeout=10, context=generator.lab_tls_context()
+        ) as response:
             return response.status, json.loads(response.read() or b"null")
     except urllib.error.HTTPError as error:
         body = error.read()

@@ -4,7 +4,6 @@ rotate under load; then --check finds nothing to change."""
 
 import json
 import os
-import ssl
 import subprocess
 import urllib.request
 from pathlib import Path
@@ -12,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import PROJECT, lab_name, run_cli
-from tests.integration.deploy_lab.deploys import GHOST, LEASE
+from tests.integration.deploy_lab.deploys import GHOST, LEASE, fleet_status
 from tests.integration.labs import (
     background_load,
     deploy_releases,
@@ -146,8 +145,7 @@ def test_a_redis_password_rotation_under_load_fails_no_request_and_revokes_the_o
     lab, release_bundle
 ):
     # Alone (the stress tier), the lab has no release yet: the load needs one in both colors.
-    status = json.loads(run_cli("status", LAB, "--json").stdout)
-    if any(host["live_version"] is None for host in status["hosts"]):
+    if any(host["live_version"] is None for host in fleet_status(LAB)["hosts"]):
         deploy_releases(LAB, release_bundle, "1.0.0", "1.1.0")
     vault = group_vars() / "vault.yml"
     committed = PROJECT / "inventories" / "lab" / "group_vars" / "all" / "vault.yml"
@@ -276,12 +274,12 @@ def test_check_mode_finds_nothing_to_change_and_nothing_to_restart(lab):
 def test_https_through_the_lb_reaches_every_app_host(lab):
     status, _ = lab
     (lb,) = [host for host in status["hosts"] if "lb" in host["groups"]]
-    context = ssl.create_default_context()
-    context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
     answered = set()
     for _ in range(8):
         url = f"https://127.0.0.1:{lb['https_port']}/nginx-health"
-        with urllib.request.urlopen(url, context=context, timeout=5) as response:
+        with urllib.request.urlopen(
+            url, context=generator.lab_tls_context(), timeout=5
+        ) as response:
             assert response.status == 200
             answered.add(response.headers["X-Voicenote-App-Host"])
     assert answered == {"app1", "app2"}
