@@ -18,9 +18,19 @@ _spec.loader.exec_module(gen_role_readme)
 ROLES = gen_role_readme.roles_with_specs()
 
 
+def _specs(role: Path) -> dict:
+    return yaml.safe_load((role / "meta" / "argument_specs.yml").read_text())["argument_specs"]
+
+
 def _options(role: Path) -> dict:
-    specs = yaml.safe_load((role / "meta" / "argument_specs.yml").read_text())
-    return specs["argument_specs"]["main"].get("options") or {}
+    """Every entry point's options; an option two entry points read has one type and default."""
+    options: dict = {}
+    for entry, spec in _specs(role).items():
+        for name, option in (spec.get("options") or {}).items():
+            first = options.setdefault(name, option)
+            for key in ("type", "elements", "default", "choices"):
+                assert first.get(key) == option.get(key), f"{name}: {key} differs in {entry}"
+    return options
 
 
 def _defaults(role: Path) -> dict:
@@ -48,12 +58,22 @@ def test_readme_is_generated_from_the_argument_spec(role):
 @pytest.mark.parametrize("role", ROLES, ids=lambda role: role.name)
 def test_argument_spec_mirrors_the_defaults(role):
     options, defaults = _options(role), _defaults(role)
-    assert sorted(options) == sorted(defaults), "same variables in defaults and argument spec"
+    # A required variable may have no placeholder in defaults: its callers always pass it.
+    optional = [name for name in options if name in defaults or not options[name].get("required")]
+    assert sorted(optional) == sorted(defaults), "same variables in defaults and argument spec"
     for name, value in defaults.items():
         assert options[name].get("description"), f"{name}: no description"
         # A required variable's placeholder in defaults is not a default.
         if not options[name].get("required"):
             assert options[name].get("default") == value, f"{name}: default differs from the spec"
+
+
+@pytest.mark.parametrize("role", ROLES, ids=lambda role: role.name)
+def test_the_example_is_a_play_that_uses_the_role(role):
+    example = _specs(role)["main"].get("examples", "")
+    plays = yaml.safe_load(example)
+    assert isinstance(plays, list) and plays, "main's examples: a list of plays"
+    assert role.name in example, "the example uses its own role"
 
 
 @pytest.mark.parametrize("role", ROLES, ids=lambda role: role.name)
@@ -69,6 +89,7 @@ def test_a_changed_spec_makes_the_readme_stale(tmp_path):
         "argument_specs": {
             "main": {
                 "short_description": "Demo.",
+                "examples": "- hosts: all\n  roles: [demo]\n",
                 "options": {
                     "demo_port": {"type": "int", "default": 80, "description": "The port."}
                 },
@@ -78,6 +99,11 @@ def test_a_changed_spec_makes_the_readme_stale(tmp_path):
     (role / "meta" / "argument_specs.yml").write_text(yaml.safe_dump(spec))
     first = gen_role_readme.render(role)
     assert "| `demo_port` | int | `80` | The port. |" in first
+    assert "## Entry points" not in first
+    spec["argument_specs"]["reload"] = {"short_description": "Reload.", "options": {}}
+    (role / "meta" / "argument_specs.yml").write_text(yaml.safe_dump(spec))
+    assert "### `reload`\n\nReload.\n\nNo variables." in gen_role_readme.render(role)
+    del spec["argument_specs"]["reload"]
     spec["argument_specs"]["main"]["options"]["demo_port"]["default"] = 8080
     (role / "meta" / "argument_specs.yml").write_text(yaml.safe_dump(spec))
     assert gen_role_readme.render(role) != first
