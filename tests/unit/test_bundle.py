@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
-from typer import Typer
 from typer.testing import CliRunner
 
 from voicenote_ops.bundle import Manifest, verify_bundle
@@ -18,7 +17,7 @@ from voicenote_ops.bundle.archive import sha256_file, write_tar_gz
 from voicenote_ops.bundle.manifest import MANIFEST_NAME
 from voicenote_ops.bundle.migrations import heads, read_migrations
 from voicenote_ops.bundle.version import check_release_version, package_version
-from voicenote_ops.cli import build
+from voicenote_ops.cli.app import app as root_app
 from voicenote_ops.errors import ExitCode, InvalidInput
 
 pytestmark = pytest.mark.unit
@@ -248,14 +247,6 @@ def test_manifest_rejects_unknown_keys() -> None:
         Manifest.model_validate({"name": "voicenote-api", "unexpected": True})
 
 
-def _cli() -> Typer:
-    app = Typer()
-    build.register(app)
-    # A second command keeps Typer from collapsing the app into its only command.
-    app.command("noop")(lambda: None)
-    return app
-
-
 @pytest.mark.parametrize(
     ("arguments", "message"),
     [
@@ -267,14 +258,14 @@ def _cli() -> Typer:
 def test_build_refuses_bad_input_with_exit_code_2(
     tmp_path: Path, arguments: list[str], message: str
 ) -> None:
-    result = CliRunner().invoke(_cli(), [arg.format(tmp=tmp_path) for arg in arguments])
+    result = CliRunner().invoke(root_app, [arg.format(tmp=tmp_path) for arg in arguments])
     assert isinstance(result.exception, InvalidInput)
     assert result.exception.code == ExitCode.INVALID
     assert message in result.exception.render()
 
 
 def test_build_without_version_is_a_usage_error() -> None:
-    result = CliRunner().invoke(_cli(), ["build"])
+    result = CliRunner().invoke(root_app, ["build"])
     assert result.exit_code == 2
     assert "--version" in result.output
 
@@ -286,7 +277,7 @@ def test_build_image_without_the_tools_is_refused_before_the_bundle(
     monkeypatch.setattr("shutil.which", lambda tool: None if tool == "debootstrap" else tool)
     out = tmp_path / "dist"
     result = CliRunner().invoke(
-        _cli(), ["build", "--version", "1.0.0", "--image", "--out", str(out)]
+        root_app, ["build", "--version", "1.0.0", "--image", "--out", str(out)]
     )
     assert isinstance(result.exception, InvalidInput)
     assert result.exception.code == ExitCode.INVALID

@@ -16,7 +16,7 @@ import yaml
 from typer.testing import CliRunner
 
 from tests.conftest import PROJECT, run_cli
-from tests.unit.test_bundle import _cli, _edit_manifest, _fake_bundle, _repack
+from tests.unit.test_bundle import _edit_manifest, _fake_bundle, _repack
 from tests.unit.test_cli_errors import assert_refused
 from voicenote_ops.bundle import signers, verify_bundle
 from voicenote_ops.bundle.manifest import MANIFEST_NAME
@@ -30,6 +30,7 @@ from voicenote_ops.bundle.signature import (
     signing_key,
     verify_signature,
 )
+from voicenote_ops.cli.app import app as root_app
 from voicenote_ops.environments import Environment, Kind
 from voicenote_ops.errors import ExitCode, InvalidInput
 from voicenote_ops.services import requests
@@ -285,7 +286,7 @@ def test_build_refuses_a_key_that_cannot_sign_before_building(tmp_path):
         (["build", "/nonexistent", "--version", "1.0.0", "--signing-key", str(missing)], {}),
         (["build", "/nonexistent", "--version", "1.0.0"], {SIGNING_KEY_ENV: str(missing)}),
     ):
-        result = CliRunner().invoke(_cli(), arguments, env=env)
+        result = CliRunner().invoke(root_app, arguments, env=env)
         assert isinstance(result.exception, InvalidInput), result.output
         assert result.exception.code == ExitCode.INVALID
         # The key is checked first: the app folder that does not exist is not reached.

@@ -5,11 +5,11 @@ import io
 from pathlib import Path
 
 import pytest
-import typer
 from typer.testing import CliRunner
 
 from tests.conftest import PROJECT
 from voicenote_ops.cli import provision as provision_cli
+from voicenote_ops.cli.app import app as root_app
 from voicenote_ops.environments import Environment, Kind
 from voicenote_ops.errors import ExitCode, GuardRefused, InvalidInput
 from voicenote_ops.runner import HostOutcome, RunResult
@@ -81,10 +81,7 @@ def test_prod_without_yes_and_without_a_terminal_is_refused(tmp_path, monkeypatc
     monkeypatch.setattr(provision_cli, "resolve", lambda name: prod)
     ran = []
     monkeypatch.setattr(provision_service, "run_playbook", lambda *a, **k: ran.append(a))
-    app = typer.Typer()
-    provision_cli.register(app)
-    app.command("noop")(lambda: None)  # keeps `provision` a subcommand
-    result = CliRunner().invoke(app, ["provision", "prod"], standalone_mode=False)
+    result = CliRunner().invoke(root_app, ["provision", "prod"], standalone_mode=False)
     assert isinstance(result.exception, InvalidInput)
     assert result.exception.code == ExitCode.INVALID
     assert "--yes" in result.exception.render()

@@ -36,21 +36,24 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-app.add_typer(lab.app, name="lab")
-app.add_typer(ci.app, name="ci")
-app.add_typer(lock.app, name="lock")
-app.add_typer(compose.app, name="compose")
-ping.register(app)
-provision.register(app)
-build.register(app)
-push.register(app)
-deploy.register(app)
-rollback.register(app)
-rotate.register(app)
-inspect.register(app)
-history.register(app)
-load.register(app)
-bench.register(app)
+# Every command module holds one Typer app of its commands: a group's go under the group's name,
+# the others' straight under voicenote-ops; the help lists them in this order.
+for commands in (
+    ping,
+    provision,
+    build,
+    push,
+    deploy,
+    rollback,
+    rotate,
+    inspect,
+    history,
+    load,
+    bench,
+):
+    app.add_typer(commands.app)
+for group in (lab, ci, lock, compose):
+    app.add_typer(group.app, name=group.__name__.rsplit(".", 1)[-1])
 
 
 def _version(value: bool) -> None:

@@ -13,6 +13,8 @@ from voicenote_ops.cli.output import console, err_console, print_json
 from voicenote_ops.image.build import BuiltImage, build_image, require_tools
 from voicenote_ops.paths import EXAMPLE_APP, project_dir
 
+app = typer.Typer()
+
 
 def _progress(message: str) -> None:
     err_console.print(message, markup=False, highlight=False)
@@ -29,6 +31,7 @@ def _image_result(built: BuiltImage) -> dict:
     }
 
 
+@app.command("build")
 def build(
     version: Annotated[
         str, typer.Option("--version", help="Release version, X.Y.Z or X.Y.Z-rc.N.")
@@ -92,7 +95,3 @@ def build(
         return
     for key, value in result.items():
         console.print(f"{key}: {value}", markup=False, highlight=False, soft_wrap=True)
-
-
-def register(app: typer.Typer) -> None:
-    app.command("build")(build)

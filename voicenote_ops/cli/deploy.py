@@ -16,6 +16,8 @@ from voicenote_ops.services import deploy as service
 from voicenote_ops.services import plan, requests
 from voicenote_ops.services.outcome import failure_of
 
+app = typer.Typer()
+
 
 def show_plan(request: service.DeployRequest, json_output: bool) -> None:
     with live_progress(f"plan {request.version} on {request.environment.name}") as on_progress:
@@ -43,78 +45,77 @@ def show_plan(request: service.DeployRequest, json_output: bool) -> None:
     console.print("nothing was changed (plan only); env values are never shown.")
 
 
-def register(app: typer.Typer) -> None:
-    @app.command("deploy")
-    def deploy(
-        environment: str = typer.Argument(..., help="dev, staging, prod, or a lab's name."),
-        version: str = typer.Option(..., "--version", help="Release X.Y.Z (or X.Y.Z-rc.N)."),
-        artifact: Path = typer.Option(
-            None, "--artifact", help="The bundle (default dist/voicenote-api-X.Y.Z.tar.gz)."
-        ),
-        batch_size: int = typer.Option(1, "--batch-size", help="App hosts switched at a time."),
-        stop_previous: bool = typer.Option(
-            False, "--stop-previous", help="Stop the previous color once the switch is verified."
-        ),
-        lock_wait: int = LOCK_WAIT,
-        verbose: int = typer.Option(
-            0, "--verbose", "-v", count=True, help="Ansible's verbosity (-vvvv: the most)."
-        ),
-        override_promotion: str = typer.Option(
-            "",
-            "--override-promotion",
-            help="Deploy a release that never passed its promotion source; the reason is recorded.",
-        ),
-        ignore_alerts: str = typer.Option(
-            "",
-            "--ignore-alerts",
-            help="Deploy while a critical alert fires (or no alert can be read); the reason is "
-            "recorded.",
-        ),
-        take_over: bool = TAKE_OVER,
-        watch: int = typer.Option(
-            None,
-            "--watch",
-            help="Seconds to watch the new color's 5xx, latency and /ready after the switch and "
-            "switch back on a breach (default: the inventory's voicenote_watch_seconds).",
-        ),
-        plan_only: bool = typer.Option(
-            False, "--plan", help="Show what the deploy would change; touch nothing."
-        ),
-        yes: bool = typer.Option(False, "--yes", help="Do not ask for confirmation."),
-        json_output: bool = typer.Option(False, "--json", help="Print one JSON document."),
-    ) -> None:
-        """Install the release beside the running one, migrate once, switch host by host."""
-        requests.check_lock_wait(lock_wait)
-        longest_watch = rules.watch_seconds_max()
-        if batch_size < 1 or not 0 <= (watch or 0) <= longest_watch:
-            raise InvalidInput(
-                f"--batch-size must be at least 1 and --watch from 0 to {longest_watch}.",
-                "Fix the number.",
-            )
-        request = dataclasses.replace(
-            service.prepare(
-                environment, version, artifact, stop_previous, batch_size, lock_wait, verbose
-            ),
-            override_promotion=override_promotion,
-            ignore_alerts=ignore_alerts,
-            watch_seconds=watch,
-            take_over=take_over,
+@app.command("deploy")
+def deploy(
+    environment: str = typer.Argument(..., help="dev, staging, prod, or a lab's name."),
+    version: str = typer.Option(..., "--version", help="Release X.Y.Z (or X.Y.Z-rc.N)."),
+    artifact: Path = typer.Option(
+        None, "--artifact", help="The bundle (default dist/voicenote-api-X.Y.Z.tar.gz)."
+    ),
+    batch_size: int = typer.Option(1, "--batch-size", help="App hosts switched at a time."),
+    stop_previous: bool = typer.Option(
+        False, "--stop-previous", help="Stop the previous color once the switch is verified."
+    ),
+    lock_wait: int = LOCK_WAIT,
+    verbose: int = typer.Option(
+        0, "--verbose", "-v", count=True, help="Ansible's verbosity (-vvvv: the most)."
+    ),
+    override_promotion: str = typer.Option(
+        "",
+        "--override-promotion",
+        help="Deploy a release that never passed its promotion source; the reason is recorded.",
+    ),
+    ignore_alerts: str = typer.Option(
+        "",
+        "--ignore-alerts",
+        help="Deploy while a critical alert fires (or no alert can be read); the reason is "
+        "recorded.",
+    ),
+    take_over: bool = TAKE_OVER,
+    watch: int = typer.Option(
+        None,
+        "--watch",
+        help="Seconds to watch the new color's 5xx, latency and /ready after the switch and "
+        "switch back on a breach (default: the inventory's voicenote_watch_seconds).",
+    ),
+    plan_only: bool = typer.Option(
+        False, "--plan", help="Show what the deploy would change; touch nothing."
+    ),
+    yes: bool = typer.Option(False, "--yes", help="Do not ask for confirmation."),
+    json_output: bool = typer.Option(False, "--json", help="Print one JSON document."),
+) -> None:
+    """Install the release beside the running one, migrate once, switch host by host."""
+    requests.check_lock_wait(lock_wait)
+    longest_watch = rules.watch_seconds_max()
+    if batch_size < 1 or not 0 <= (watch or 0) <= longest_watch:
+        raise InvalidInput(
+            f"--batch-size must be at least 1 and --watch from 0 to {longest_watch}.",
+            "Fix the number.",
         )
-        if plan_only:
-            show_plan(request, json_output)
-            return
-        requests.consent(request.environment, f"Deploy {version}", yes, typer.confirm)
-        with live_progress(f"deploy {version} to {request.environment.name}") as on_progress:
-            result = service.deploy(request, on_progress, show_output if verbose else None)
-        if json_output:
-            print_json(
-                {"environment": request.environment.name, "version": version, **result.to_json()}
-            )
-        else:
-            show_run(f"deploy {version} to {request.environment.name}", result)
-        show_fleet_if_interrupted(request.environment, result)
-        error = failure_of(f"The deploy of {version}", result)
-        if error:
-            raise error
-        if not json_output:
-            console.print(f"{request.environment.name} serves {version}.")
+    request = dataclasses.replace(
+        service.prepare(
+            environment, version, artifact, stop_previous, batch_size, lock_wait, verbose
+        ),
+        override_promotion=override_promotion,
+        ignore_alerts=ignore_alerts,
+        watch_seconds=watch,
+        take_over=take_over,
+    )
+    if plan_only:
+        show_plan(request, json_output)
+        return
+    requests.consent(request.environment, f"Deploy {version}", yes, typer.confirm)
+    with live_progress(f"deploy {version} to {request.environment.name}") as on_progress:
+        result = service.deploy(request, on_progress, show_output if verbose else None)
+    if json_output:
+        print_json(
+            {"environment": request.environment.name, "version": version, **result.to_json()}
+        )
+    else:
+        show_run(f"deploy {version} to {request.environment.name}", result)
+    show_fleet_if_interrupted(request.environment, result)
+    error = failure_of(f"The deploy of {version}", result)
+    if error:
+        raise error
+    if not json_output:
+        console.print(f"{request.environment.name} serves {version}.")

@@ -14,6 +14,8 @@ from voicenote_ops.load import generator
 from voicenote_ops.load.report import summarize
 from voicenote_ops.load.target import lab_target
 
+app = typer.Typer()
+
 
 @contextmanager
 def _stopped_by_signals() -> Iterator[threading.Event]:
@@ -62,50 +64,49 @@ def _show(summary: dict) -> None:
     console.print(f"statuses: {summary['statuses']}; largest send lag {summary['max_lag_ms']} ms")
 
 
-def register(app: typer.Typer) -> None:
-    @app.command("load")
-    def load(
-        environment: str = typer.Argument(..., help="A running lab's name (only labs)."),
-        rate: float = typer.Option(
-            100, "--rate", help=f"Requests per second (at most {generator.MAX_RATE})."
-        ),
-        requests: int = typer.Option(
-            20_000, "--requests", help=f"Requests at most (at most {generator.MAX_REQUESTS})."
-        ),
-        duration: float = typer.Option(
-            300, "--duration", help=f"Seconds at most (at most {generator.MAX_DURATION})."
-        ),
-        long: int = typer.Option(
-            4, "--long", help="Long transcriptions kept in flight from the start, back to back."
-        ),
-        long_seconds: float = typer.Option(
-            20, "--long-seconds", help="Length of each long transcription (1 to 30 s)."
-        ),
-        connections: int = typer.Option(
-            16, "--connections", help="Persistent connections sharing the scheduled requests."
-        ),
-        json_output: bool = typer.Option(False, "--json", help="Print one JSON document."),
-    ) -> None:
-        """Send a fixed-rate mix (health, note reads and writes, long transcriptions) to a lab's
-        load balancer over keep-alive connections, without retries; report what it answered."""
-        plan = generator.LoadPlan(rate, requests, duration, long, long_seconds, connections)
-        target = lab_target(environment)
-        err_console.print(
-            f"load: {plan.rate:g}/s to {target.url}, at most {plan.requests} requests "
-            f"in {plan.duration:g} s",
-            markup=False,
-            highlight=False,
+@app.command("load")
+def load(
+    environment: str = typer.Argument(..., help="A running lab's name (only labs)."),
+    rate: float = typer.Option(
+        100, "--rate", help=f"Requests per second (at most {generator.MAX_RATE})."
+    ),
+    requests: int = typer.Option(
+        20_000, "--requests", help=f"Requests at most (at most {generator.MAX_REQUESTS})."
+    ),
+    duration: float = typer.Option(
+        300, "--duration", help=f"Seconds at most (at most {generator.MAX_DURATION})."
+    ),
+    long: int = typer.Option(
+        4, "--long", help="Long transcriptions kept in flight from the start, back to back."
+    ),
+    long_seconds: float = typer.Option(
+        20, "--long-seconds", help="Length of each long transcription (1 to 30 s)."
+    ),
+    connections: int = typer.Option(
+        16, "--connections", help="Persistent connections sharing the scheduled requests."
+    ),
+    json_output: bool = typer.Option(False, "--json", help="Print one JSON document."),
+) -> None:
+    """Send a fixed-rate mix (health, note reads and writes, long transcriptions) to a lab's
+    load balancer over keep-alive connections, without retries; report what it answered."""
+    plan = generator.LoadPlan(rate, requests, duration, long, long_seconds, connections)
+    target = lab_target(environment)
+    err_console.print(
+        f"load: {plan.rate:g}/s to {target.url}, at most {plan.requests} requests "
+        f"in {plan.duration:g} s",
+        markup=False,
+        highlight=False,
+    )
+    with _stopped_by_signals() as stop:
+        summary = summarize(generator.run(target, plan, stop, on_progress=_show_progress))
+    if json_output:
+        print_json({"environment": environment, **summary})
+    else:
+        _show(summary)
+    if not summary["ok"]:
+        raise NeedsAttention(
+            f"{summary['non_2xx']} of {summary['requests']} requests got an answer other "
+            f"than 2xx and {summary['socket_errors']} met a socket error on "
+            f"{summary['target']}.",
+            "See the statuses and errors above and the app hosts' logs (make logs-api).",
         )
-        with _stopped_by_signals() as stop:
-            summary = summarize(generator.run(target, plan, stop, on_progress=_show_progress))
-        if json_output:
-            print_json({"environment": environment, **summary})
-        else:
-            _show(summary)
-        if not summary["ok"]:
-            raise NeedsAttention(
-                f"{summary['non_2xx']} of {summary['requests']} requests got an answer other "
-                f"than 2xx and {summary['socket_errors']} met a socket error on "
-                f"{summary['target']}.",
-                "See the statuses and errors above and the app hosts' logs (make logs-api).",
-            )

@@ -18,6 +18,8 @@ from voicenote_ops.services.provision import (
     summaries,
 )
 
+app = typer.Typer()
+
 
 def _show(env: Environment, check: bool, result: RunResult) -> None:
     title = f"provision {env.name}" + (" (check: nothing was changed)" if check else "")
@@ -40,37 +42,36 @@ def _show(env: Environment, check: bool, result: RunResult) -> None:
     console.print(f"{result.status} in {result.duration:.1f}s")
 
 
-def register(app: typer.Typer) -> None:
-    @app.command("provision")
-    def provision_command(
-        environment: str = typer.Argument(..., help="dev, staging, prod, or a lab's name."),
-        check: bool = typer.Option(
-            False, "--check", help="Report what would change and change nothing (no confirmation)."
-        ),
-        json_output: bool = typer.Option(False, "--json", help="Print one JSON document."),
-        yes: bool = typer.Option(False, "--yes", help="Skip the confirmation prod asks for."),
-        lock_wait: int = LOCK_WAIT,
-        take_over: bool = TAKE_OVER,
-        allow_server_restart: bool = typer.Option(
-            False,
-            "--allow-server-restart",
-            help="Restart PostgreSQL or Redis for a setting they read only at start (their "
-            "clients' connections drop); without it such a change is refused.",
-        ),
-    ) -> None:
-        """Users, packages, PostgreSQL, Redis, nginx, env files and the app's unit on every host,
-        under the deploy lock (--check takes none) and recorded in the audit trail."""
-        env = resolve(environment)
-        request = provision_request(env, check, lock_wait, take_over, allow_server_restart)
-        if not check:
-            requests.consent(env, "Provision", yes, typer.confirm)
-        with live_progress(f"provision {env.name}") as on_progress:
-            result = provision(request, on_progress)
-        if json_output:
-            print_json({"environment": env.name, "check": check, **result.to_json()})
-        else:
-            _show(env, check, result)
-        show_fleet_if_interrupted(env, result)
-        error = failure_of_run(result)
-        if error:
-            raise error
+@app.command("provision")
+def provision_command(
+    environment: str = typer.Argument(..., help="dev, staging, prod, or a lab's name."),
+    check: bool = typer.Option(
+        False, "--check", help="Report what would change and change nothing (no confirmation)."
+    ),
+    json_output: bool = typer.Option(False, "--json", help="Print one JSON document."),
+    yes: bool = typer.Option(False, "--yes", help="Skip the confirmation prod asks for."),
+    lock_wait: int = LOCK_WAIT,
+    take_over: bool = TAKE_OVER,
+    allow_server_restart: bool = typer.Option(
+        False,
+        "--allow-server-restart",
+        help="Restart PostgreSQL or Redis for a setting they read only at start (their "
+        "clients' connections drop); without it such a change is refused.",
+    ),
+) -> None:
+    """Users, packages, PostgreSQL, Redis, nginx, env files and the app's unit on every host,
+    under the deploy lock (--check takes none) and recorded in the audit trail."""
+    env = resolve(environment)
+    request = provision_request(env, check, lock_wait, take_over, allow_server_restart)
+    if not check:
+        requests.consent(env, "Provision", yes, typer.confirm)
+    with live_progress(f"provision {env.name}") as on_progress:
+        result = provision(request, on_progress)
+    if json_output:
+        print_json({"environment": env.name, "check": check, **result.to_json()})
+    else:
+        _show(env, check, result)
+    show_fleet_if_interrupted(env, result)
+    error = failure_of_run(result)
+    if error:
+        raise error

@@ -10,46 +10,45 @@ from voicenote_ops.services import requests
 from voicenote_ops.services import rollback as service
 from voicenote_ops.services.outcome import failure_of
 
+app = typer.Typer()
 
-def register(app: typer.Typer) -> None:
-    @app.command("rollback")
-    def rollback(
-        environment: str = typer.Argument(..., help="dev, staging, prod, or a lab's name."),
-        to: str = typer.Option(None, "--to", help="A kept release (default: the previous one)."),
-        lock_wait: int = LOCK_WAIT,
-        downgrade: bool = typer.Option(
-            False,
-            "--downgrade",
-            help="Downgrade a schema the target's code does not know (after a backup).",
-        ),
-        stop_previous: bool = typer.Option(
-            False,
-            "--stop-previous",
-            help="Stop the color rolled away from once the switch is verified.",
-        ),
-        take_over: bool = TAKE_OVER,
-        yes: bool = typer.Option(False, "--yes", help="Do not ask for confirmation."),
-        json_output: bool = typer.Option(False, "--json", help="Print one JSON document."),
-    ) -> None:
-        """Serve the previous release again: only a switch while its color still runs."""
-        requests.check_lock_wait(lock_wait)
-        env, target = service.prepare(environment, to)
-        requests.consent(
-            env, f"Roll back to {target or 'the previous release'}", yes, typer.confirm
-        )
-        with live_progress(f"rollback {env.name}") as on_progress:
-            result = service.rollback(
-                env, target, lock_wait, downgrade, on_progress,
-                stop_previous=stop_previous, take_over=take_over,
-            )  # fmt: skip
-        if json_output:
-            print_json({"environment": env.name, "to": target, **result.to_json()})
-        else:
-            show_run(f"rollback {env.name}", result)
-        show_fleet_if_interrupted(env, result)
-        error = failure_of("The rollback", result)
-        if error:
-            raise error
-        if not json_output:
-            served = result.reported.get("voicenote_target_version", target)
-            console.print(f"{env.name} serves {served} again.")
+
+@app.command("rollback")
+def rollback(
+    environment: str = typer.Argument(..., help="dev, staging, prod, or a lab's name."),
+    to: str = typer.Option(None, "--to", help="A kept release (default: the previous one)."),
+    lock_wait: int = LOCK_WAIT,
+    downgrade: bool = typer.Option(
+        False,
+        "--downgrade",
+        help="Downgrade a schema the target's code does not know (after a backup).",
+    ),
+    stop_previous: bool = typer.Option(
+        False,
+        "--stop-previous",
+        help="Stop the color rolled away from once the switch is verified.",
+    ),
+    take_over: bool = TAKE_OVER,
+    yes: bool = typer.Option(False, "--yes", help="Do not ask for confirmation."),
+    json_output: bool = typer.Option(False, "--json", help="Print one JSON document."),
+) -> None:
+    """Serve the previous release again: only a switch while its color still runs."""
+    requests.check_lock_wait(lock_wait)
+    env, target = service.prepare(environment, to)
+    requests.consent(env, f"Roll back to {target or 'the previous release'}", yes, typer.confirm)
+    with live_progress(f"rollback {env.name}") as on_progress:
+        result = service.rollback(
+            env, target, lock_wait, downgrade, on_progress,
+            stop_previous=stop_previous, take_over=take_over,
+        )  # fmt: skip
+    if json_output:
+        print_json({"environment": env.name, "to": target, **result.to_json()})
+    else:
+        show_run(f"rollback {env.name}", result)
+    show_fleet_if_interrupted(env, result)
+    error = failure_of("The rollback", result)
+    if error:
+        raise error
+    if not json_output:
+        served = result.reported.get("voicenote_target_version", target)
+        console.print(f"{env.name} serves {served} again.")
