@@ -3,7 +3,7 @@
 import pytest
 
 from voicenote_ops.errors import ExitCode
-from voicenote_ops.runner import HostOutcome, RunResult
+from voicenote_ops.models.results import HostOutcome, RunResult
 from voicenote_ops.services.outcome import failure_of
 
 pytestmark = pytest.mark.unit

@@ -10,7 +10,8 @@ import subprocess
 import pytest
 
 from tests.conftest import PROJECT, role_plugin, scratch_project
-from voicenote_ops.runner import PlaybookRun, RunResult, run_playbook
+from voicenote_ops.models.results import RunResult
+from voicenote_ops.runner import PlaybookRun, run_playbook
 
 pytestmark = [pytest.mark.unit, pytest.mark.security]
 

@@ -12,7 +12,7 @@ from voicenote_ops.cli import provision as provision_cli
 from voicenote_ops.cli.app import app as root_app
 from voicenote_ops.environments import Environment, Kind
 from voicenote_ops.errors import ExitCode, GuardRefused, InvalidInput
-from voicenote_ops.runner import HostOutcome, RunResult
+from voicenote_ops.models.results import HostOutcome, RunResult
 from voicenote_ops.services import provision as provision_service
 from voicenote_ops.services import requests
 from voicenote_ops.services.provision import failure_of_run, provision_request, restart_lines

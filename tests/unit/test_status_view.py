@@ -5,7 +5,7 @@ such (never a schema head of none)."""
 import pytest
 
 from voicenote_ops.errors import NeedsAttention
-from voicenote_ops.runner import HostOutcome, RunResult
+from voicenote_ops.models.results import HostOutcome, RunResult
 from voicenote_ops.services.inspect import status_from
 
 pytestmark = pytest.mark.unit

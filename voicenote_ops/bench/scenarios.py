@@ -26,8 +26,9 @@ from voicenote_ops.lab import hosts as lab_hosts
 from voicenote_ops.lab import service as lab_service
 from voicenote_ops.lab.topology import Topology
 from voicenote_ops.load.target import lab_target
+from voicenote_ops.models.results import RunResult
 from voicenote_ops.paths import PROJECT_ENV, project_dir
-from voicenote_ops.runner import ANSIBLE_CONFIG_ENV, RunResult, run_playbook
+from voicenote_ops.runner import ANSIBLE_CONFIG_ENV, run_playbook
 from voicenote_ops.services import deploy as deploy_service
 from voicenote_ops.services import provision as provision_service
 from voicenote_ops.services import rollback as rollback_service
@@ -181,8 +182,8 @@ class Bench:
         return deploy_service.deploy(request, _quiet)
 
     def rollback(self, lab: str, stop_previous: bool) -> RunResult:
-        env, _ = rollback_service.prepare(lab, None)
-        return rollback_service.rollback(env, None, 0, False, _quiet, stop_previous=stop_previous)
+        request = rollback_service.prepare(lab, None, stop_previous=stop_previous)
+        return rollback_service.rollback(request, _quiet)
 
     # Measuring.
 

@@ -12,6 +12,7 @@ from voicenote_ops.cli.output import console, print_json, show_output
 from voicenote_ops.cli.progress import live_progress
 from voicenote_ops.cli.summary import show_fleet_if_interrupted, show_run
 from voicenote_ops.errors import InvalidInput
+from voicenote_ops.models.requests import DeployRequest
 from voicenote_ops.services import deploy as service
 from voicenote_ops.services import plan, requests
 from voicenote_ops.services.outcome import failure_of
@@ -19,7 +20,7 @@ from voicenote_ops.services.outcome import failure_of
 app = typer.Typer()
 
 
-def show_plan(request: service.DeployRequest, json_output: bool) -> None:
+def show_plan(request: DeployRequest, json_output: bool) -> None:
     with live_progress(f"plan {request.version} on {request.environment.name}") as on_progress:
         found = plan.plan(request, on_progress)
     if json_output:

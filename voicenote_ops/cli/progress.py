@@ -11,7 +11,7 @@ from rich.live import Live
 from rich.text import Text
 
 from voicenote_ops.cli.output import err_console
-from voicenote_ops.runner import Progress
+from voicenote_ops.models.results import Progress
 from voicenote_ops.services.outcome import phase
 
 # Shown as lines of their own (a notice: what the run does about a Ctrl-C).

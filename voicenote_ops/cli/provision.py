@@ -8,7 +8,7 @@ from voicenote_ops.cli.output import console, print_json
 from voicenote_ops.cli.progress import live_progress
 from voicenote_ops.cli.summary import show_fleet_if_interrupted
 from voicenote_ops.environments import Environment, resolve
-from voicenote_ops.runner import RunResult
+from voicenote_ops.models.results import RunResult
 from voicenote_ops.services import requests
 from voicenote_ops.services.provision import (
     failure_of_run,

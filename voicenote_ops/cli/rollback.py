@@ -34,13 +34,14 @@ def rollback(
 ) -> None:
     """Serve the previous release again: only a switch while its color still runs."""
     requests.check_lock_wait(lock_wait)
-    env, target = service.prepare(environment, to)
+    request = service.prepare(
+        environment, to, lock_wait=lock_wait, downgrade=downgrade,
+        stop_previous=stop_previous, take_over=take_over,
+    )  # fmt: skip
+    env, target = request.environment, request.to
     requests.consent(env, f"Roll back to {target or 'the previous release'}", yes, typer.confirm)
     with live_progress(f"rollback {env.name}") as on_progress:
-        result = service.rollback(
-            env, target, lock_wait, downgrade, on_progress,
-            stop_previous=stop_previous, take_over=take_over,
-        )  # fmt: skip
+        result = service.rollback(request, on_progress)
     if json_output:
         print_json({"environment": env.name, "to": target, **result.to_json()})
     else:

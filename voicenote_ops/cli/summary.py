@@ -7,7 +7,7 @@ from voicenote_ops.cli.output import console, err_console
 from voicenote_ops.cli.progress import live_progress
 from voicenote_ops.environments import Environment
 from voicenote_ops.errors import OpsError
-from voicenote_ops.runner import RunResult
+from voicenote_ops.models.results import RunResult
 from voicenote_ops.services import inspect
 
 

@@ -7,8 +7,9 @@ from pathlib import Path
 from voicenote_ops.environments import Environment
 from voicenote_ops.errors import InvalidInput, NeedsAttention
 from voicenote_ops.files import read_text
+from voicenote_ops.models.results import Progress
 from voicenote_ops.paths import state_dir
-from voicenote_ops.runner import Progress, run_playbook
+from voicenote_ops.runner import run_playbook
 
 
 def _local_file(environment: Environment) -> Path:

@@ -6,7 +6,8 @@ from dataclasses import dataclass, field
 
 from voicenote_ops.environments import Environment
 from voicenote_ops.errors import InvalidInput, NeedsAttention
-from voicenote_ops.runner import Progress, RunResult, run_playbook
+from voicenote_ops.models.results import Progress, RunResult
+from voicenote_ops.runner import run_playbook
 
 
 @dataclass

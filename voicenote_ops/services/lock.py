@@ -4,7 +4,8 @@ from collections.abc import Callable
 
 from voicenote_ops.environments import Environment
 from voicenote_ops.errors import NeedsAttention
-from voicenote_ops.runner import Progress, run_playbook
+from voicenote_ops.models.results import Progress
+from voicenote_ops.runner import run_playbook
 
 
 def lease(

@@ -12,7 +12,7 @@ from voicenote_ops.errors import (
     NeedsAttention,
     OpsError,
 )
-from voicenote_ops.runner import RunResult
+from voicenote_ops.models.results import RunResult
 
 # Phases (first word of a play's name, declared in playbooks/vars/phases.yml) in which no host
 # has switched yet; whose refusal is a guard's (nothing was changed, on purpose); that checks the

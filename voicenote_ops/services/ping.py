@@ -4,7 +4,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from voicenote_ops.environments import Environment
-from voicenote_ops.runner import Progress, RunResult, run_playbook
+from voicenote_ops.models.results import Progress, RunResult
+from voicenote_ops.runner import run_playbook
 
 # A reachability check must open new connections: a persisted ControlMaster socket would keep
 # answering for a host whose sshd is already gone.

@@ -6,8 +6,10 @@ from dataclasses import dataclass, field
 
 from voicenote_ops.bundle.manifest import Manifest
 from voicenote_ops.errors import NeedsAttention
-from voicenote_ops.runner import Progress, run_playbook
-from voicenote_ops.services.deploy import DeployRequest
+from voicenote_ops.models.requests import DeployRequest
+from voicenote_ops.models.results import Progress
+from voicenote_ops.runner import run_playbook
+from voicenote_ops.services.deploy import deploy_run
 
 
 @dataclass
@@ -61,7 +63,7 @@ def _host_plan(host: str, state: dict, version: str) -> HostPlan:
 
 
 def plan(request: DeployRequest, on_progress: Callable[[Progress], None]) -> Plan:
-    result = run_playbook(request.playbook_run("plan.yml"), on_progress=on_progress)
+    result = run_playbook(deploy_run(request, "plan.yml"), on_progress=on_progress)
     hosts = result.reported.get("voicenote_plan_hosts") or {}
     schema = result.reported.get("voicenote_plan_schema") or {}
     if not result.succeeded or not hosts:

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 
 from voicenote_ops.environments import Environment, Kind
 from voicenote_ops.errors import ContainedFailure, InvalidInput, NeedsAttention, OpsError
-from voicenote_ops.runner import PlaybookRun, Progress, RunResult, run_playbook
+from voicenote_ops.models.results import Progress, RunResult
+from voicenote_ops.runner import PlaybookRun, run_playbook
 from voicenote_ops.services import requests
 from voicenote_ops.services.outcome import CHECKS, GUARDS, failure_of, phase
 

@@ -9,7 +9,8 @@ from voicenote_ops.errors import InvalidInput, NeedsAttention
 from voicenote_ops.files import read_text
 from voicenote_ops.image.archive import ArchiveFacts, read_archive
 from voicenote_ops.inventory import REGISTRY_GROUP
-from voicenote_ops.runner import Progress, run_playbook
+from voicenote_ops.models.results import Progress
+from voicenote_ops.runner import run_playbook
 
 SIGNING_KEY_ENV = "VOICENOTE_IMAGE_SIGNING_KEY_FILE"
 # The armor's first line, not a secret.

@@ -3,41 +3,46 @@
 from collections.abc import Callable
 
 from voicenote_ops.bundle.version import check_release_version
-from voicenote_ops.environments import Environment
-from voicenote_ops.runner import Progress, RunResult, run_playbook
+from voicenote_ops.models.requests import RollbackRequest
+from voicenote_ops.models.results import Progress, RunResult
+from voicenote_ops.runner import PlaybookRun, run_playbook
 from voicenote_ops.services import requests
 
 
-def prepare(environment: str, to: str | None) -> tuple[Environment, str | None]:
+def prepare(
+    environment: str,
+    to: str | None,
+    *,
+    lock_wait: int = 0,
+    downgrade: bool = False,
+    stop_previous: bool = False,
+    take_over: bool = False,
+) -> RollbackRequest:
+    """Every check that needs no host: refused input never reaches one."""
     if to is not None:
         check_release_version(to)
     env = requests.environment_with_vault(environment)
     if to is not None:
         requests.release_version(env, to)
-    return env, to
+    return RollbackRequest(env, to, lock_wait, downgrade, stop_previous, take_over)
 
 
-def rollback(
-    environment: Environment,
-    to: str | None,
-    lock_wait: int,
-    downgrade: bool,
-    on_progress: Callable[[Progress], None],
-    stop_previous: bool = False,
-    take_over: bool = False,
-) -> RunResult:
-    return run_playbook(
-        environment.playbook_run(
-            "rollback.yml",
-            extravars={
-                "voicenote_rollback_to": to or "",
-                "voicenote_lock_wait": lock_wait,
-                "voicenote_lock_take_over": take_over,
-                "voicenote_allow_downgrade": downgrade,
-                "voicenote_stop_previous": stop_previous,
-                "voicenote_env_name": environment.name,
-            },
-            interruptible=True,
-        ),
-        on_progress=on_progress,
+def rollback_run(request: RollbackRequest) -> PlaybookRun:
+    """The documented variables of rollback.yml: what CI would pass with -e. Ctrl-C stops it at
+    its next phase."""
+    return request.environment.playbook_run(
+        "rollback.yml",
+        extravars={
+            "voicenote_rollback_to": request.to or "",
+            "voicenote_lock_wait": request.lock_wait,
+            "voicenote_lock_take_over": request.take_over,
+            "voicenote_allow_downgrade": request.downgrade,
+            "voicenote_stop_previous": request.stop_previous,
+            "voicenote_env_name": request.environment.name,
+        },
+        interruptible=True,
     )
+
+
+def rollback(request: RollbackRequest, on_progress: Callable[[Progress], None]) -> RunResult:
+    return run_playbook(rollback_run(request), on_progress=on_progress)

@@ -19,7 +19,8 @@ from typing import Any
 
 from voicenote_ops.environments import Environment
 from voicenote_ops.errors import GuardRefused, InvalidInput, OpsError
-from voicenote_ops.runner import Progress, RunResult, run_playbook
+from voicenote_ops.models.results import Progress, RunResult
+from voicenote_ops.runner import PlaybookRun, run_playbook
 from voicenote_ops.services.requests import environment_with_vault
 from voicenote_ops.vault import read_vault, write_vault
 
@@ -154,21 +155,24 @@ def begin(environment: Environment, secret: str, given: str | None = None) -> Ro
     return Rotation(environment, secret, vault, resumed)
 
 
+def rotate_run(rotation: Rotation, lock_wait: int) -> PlaybookRun:
+    """The documented variables of rotate.yml: what CI would pass with -e (the vault already
+    holds both values). Ctrl-C stops it at its next phase."""
+    return rotation.environment.playbook_run(
+        "rotate.yml",
+        extravars={
+            "voicenote_lock_wait": lock_wait,
+            "voicenote_env_name": rotation.environment.name,
+            "voicenote_rotate_secret": rotation.secret,
+        },
+        interruptible=True,
+    )
+
+
 def rotate(
     rotation: Rotation, lock_wait: int, on_progress: Callable[[Progress], None]
 ) -> RunResult:
-    return run_playbook(
-        rotation.environment.playbook_run(
-            "rotate.yml",
-            extravars={
-                "voicenote_lock_wait": lock_wait,
-                "voicenote_env_name": rotation.environment.name,
-                "voicenote_rotate_secret": rotation.secret,
-            },
-            interruptible=True,
-        ),
-        on_progress=on_progress,
-    )
+    return run_playbook(rotate_run(rotation, lock_wait), on_progress=on_progress)
 
 
 def finish(rotation: Rotation) -> None:
