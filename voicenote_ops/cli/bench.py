@@ -11,8 +11,7 @@ import typer
 
 from voicenote_ops.bench import report, scenarios
 from voicenote_ops.bench import settings as bench_settings
-from voicenote_ops.cli.inspect import table
-from voicenote_ops.cli.output import console, err_console, print_json
+from voicenote_ops.cli.output import console, err_console, print_json, table
 from voicenote_ops.errors import InvalidInput
 from voicenote_ops.lab.service import check_lab_name
 from voicenote_ops.paths import project_dir

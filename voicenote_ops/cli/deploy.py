@@ -1,17 +1,13 @@
 """`voicenote-ops deploy ENV --version X.Y.Z`."""
 
-import dataclasses
 from pathlib import Path
 
 import typer
 
-from voicenote_ops import rules
-from voicenote_ops.cli.inspect import table
 from voicenote_ops.cli.options import LOCK_WAIT, TAKE_OVER
-from voicenote_ops.cli.output import console, print_json, show_output
+from voicenote_ops.cli.output import console, print_json, show_output, table
 from voicenote_ops.cli.progress import live_progress
 from voicenote_ops.cli.summary import show_fleet_if_interrupted, show_run
-from voicenote_ops.errors import InvalidInput
 from voicenote_ops.models.requests import DeployRequest
 from voicenote_ops.services import deploy as service
 from voicenote_ops.services import plan, requests
@@ -86,22 +82,12 @@ def deploy(
     json_output: bool = typer.Option(False, "--json", help="Print one JSON document."),
 ) -> None:
     """Install the release beside the running one, migrate once, switch host by host."""
-    requests.check_lock_wait(lock_wait)
-    longest_watch = rules.watch_seconds_max()
-    if batch_size < 1 or not 0 <= (watch or 0) <= longest_watch:
-        raise InvalidInput(
-            f"--batch-size must be at least 1 and --watch from 0 to {longest_watch}.",
-            "Fix the number.",
-        )
-    request = dataclasses.replace(
-        service.prepare(
-            environment, version, artifact, stop_previous, batch_size, lock_wait, verbose
-        ),
-        override_promotion=override_promotion,
-        ignore_alerts=ignore_alerts,
-        watch_seconds=watch,
-        take_over=take_over,
-    )
+    request = service.prepare(
+        environment, version, artifact,
+        stop_previous=stop_previous, batch_size=batch_size, lock_wait=lock_wait,
+        verbosity=verbose, override_promotion=override_promotion, ignore_alerts=ignore_alerts,
+        watch_seconds=watch, take_over=take_over,
+    )  # fmt: skip
     if plan_only:
         show_plan(request, json_output)
         return

@@ -2,8 +2,7 @@
 
 import typer
 
-from voicenote_ops.cli.inspect import table
-from voicenote_ops.cli.output import print_json
+from voicenote_ops.cli.output import print_json, table
 from voicenote_ops.cli.progress import live_progress
 from voicenote_ops.services import history as service
 from voicenote_ops.services.requests import environment_with_vault

@@ -2,9 +2,8 @@
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
-from voicenote_ops.cli.output import console, print_json
+from voicenote_ops.cli.output import console, print_json, table
 from voicenote_ops.cli.progress import live_progress
 from voicenote_ops.errors import NeedsAttention
 from voicenote_ops.services import inspect
@@ -14,15 +13,6 @@ app = typer.Typer()
 
 ENVIRONMENT = typer.Argument(..., help="dev, staging, prod, or a lab's name.")
 JSON = typer.Option(False, "--json", help="Print one JSON document.")
-
-
-def table(title: str, columns: tuple[str, ...], rows: list[tuple], out: Console = console) -> None:
-    table = Table(title=title, title_justify="left")
-    for column in columns:
-        table.add_column(column)
-    for row in rows:
-        table.add_row(*(str(value) if value is not None else "-" for value in row))
-    out.print(table)
 
 
 def show_status(name: str, report: inspect.Status, out: Console = console) -> None:

@@ -7,8 +7,7 @@ from contextlib import contextmanager
 
 import typer
 
-from voicenote_ops.cli.inspect import table
-from voicenote_ops.cli.output import console, err_console, print_json
+from voicenote_ops.cli.output import console, err_console, print_json, table
 from voicenote_ops.errors import NeedsAttention
 from voicenote_ops.load import generator
 from voicenote_ops.load.report import summarize

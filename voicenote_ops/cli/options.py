@@ -6,7 +6,7 @@ TAKE_OVER_HELP = (
     "Take the deploy lock from a run that holds it but is dead (the audit trail records whose "
     "lock it was); without it only a re-run of the same CI run may."
 )
-# Checked by the services (requests.check_lock_wait), with the same sentence everywhere.
+# Checked by the services (requests.check_lock_wait in each prepare), with one sentence.
 LOCK_WAIT = typer.Option(
     0, "--lock-wait", help="Seconds to wait for the deploy lock (default: refuse at once)."
 )

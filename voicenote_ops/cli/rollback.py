@@ -33,7 +33,6 @@ def rollback(
     json_output: bool = typer.Option(False, "--json", help="Print one JSON document."),
 ) -> None:
     """Serve the previous release again: only a switch while its color still runs."""
-    requests.check_lock_wait(lock_wait)
     request = service.prepare(
         environment, to, lock_wait=lock_wait, downgrade=downgrade,
         stop_previous=stop_previous, take_over=take_over,

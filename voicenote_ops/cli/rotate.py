@@ -38,8 +38,7 @@ def rotate(
 ) -> None:
     """A new secret: the server takes it beside the old one, the app rolls onto it host by
     host, the old one is revoked; the environment's vault gets the new value."""
-    requests.check_lock_wait(lock_wait)
-    env, secret = service.prepare(environment, secret)
+    env, secret = service.prepare(environment, secret, lock_wait)
     given = service.check_given(secret, _given(secret))
     requests.consent(env, f"Rotate {secret}", yes, typer.confirm)
     rotation = service.begin(env, secret, given)

@@ -41,12 +41,19 @@ def prepare(
     environment: str,
     version: str,
     artifact: Path | None,
+    *,
     stop_previous: bool = False,
     batch_size: int = 1,
     lock_wait: int = 0,
     verbosity: int = 0,
+    override_promotion: str = "",
+    ignore_alerts: str = "",
+    watch_seconds: int | None = None,
+    take_over: bool = False,
 ) -> DeployRequest:
     """Every check that needs no host: refused input never reaches one."""
+    requests.check_lock_wait(lock_wait)
+    requests.check_rollout(batch_size, watch_seconds)
     check_release_version(version)
     env = requests.environment_with_vault(environment)
     requests.release_version(env, version)
@@ -56,10 +63,14 @@ def prepare(
         version,
         path,
         manifest,
-        stop_previous,
-        batch_size,
-        lock_wait,
-        verbosity,
+        stop_previous=stop_previous,
+        batch_size=batch_size,
+        lock_wait=lock_wait,
+        verbosity=verbosity,
+        override_promotion=override_promotion,
+        ignore_alerts=ignore_alerts,
+        watch_seconds=watch_seconds,
+        take_over=take_over,
         image_digest=requests.image_digest(version, artifact),
     )
 

@@ -175,6 +175,17 @@ def check_lock_wait(seconds: int) -> int:
     return seconds
 
 
+def check_rollout(batch_size: int, watch_seconds: int | None) -> None:
+    """--batch-size and --watch of a deploy: at least one host at a time, and a watch the
+    playbooks take (0 to voicenote_watch_seconds_max, playbooks/vars/versions.yml)."""
+    longest_watch = rules.watch_seconds_max()
+    if batch_size < 1 or not 0 <= (watch_seconds or 0) <= longest_watch:
+        raise InvalidInput(
+            f"--batch-size must be at least 1 and --watch from 0 to {longest_watch}.",
+            "Fix the number.",
+        )
+
+
 def consent(environment: Environment, action: str, yes: bool, ask: Callable[[str], bool]) -> None:
     """prod, and a lab like prod, ask before changing anything, unless --yes. A "no" is a
     refusal (exit 3: nothing changed); no terminal to ask on is a usage mistake (exit 2)."""

@@ -19,6 +19,7 @@ def prepare(
     take_over: bool = False,
 ) -> RollbackRequest:
     """Every check that needs no host: refused input never reaches one."""
+    requests.check_lock_wait(lock_wait)
     if to is not None:
         check_release_version(to)
     env = requests.environment_with_vault(environment)

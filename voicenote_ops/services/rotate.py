@@ -21,7 +21,7 @@ from voicenote_ops.environments import Environment
 from voicenote_ops.errors import GuardRefused, InvalidInput, OpsError
 from voicenote_ops.models.results import Progress, RunResult
 from voicenote_ops.runner import PlaybookRun, run_playbook
-from voicenote_ops.services.requests import environment_with_vault
+from voicenote_ops.services.requests import check_lock_wait, environment_with_vault
 from voicenote_ops.vault import read_vault, write_vault
 
 VAULT_FILE = ("group_vars", "all", "vault.yml")
@@ -105,8 +105,9 @@ class Rotation:
     resumed: bool
 
 
-def prepare(environment: str, secret: str) -> tuple[Environment, str]:
+def prepare(environment: str, secret: str, lock_wait: int = 0) -> tuple[Environment, str]:
     """Every check that needs no host and changes nothing."""
+    check_lock_wait(lock_wait)
     if secret not in SECRETS:
         raise InvalidInput(
             f"{secret!r} is not a secret rotate knows.", f"Rotate one of: {', '.join(SECRETS)}."
