@@ -92,7 +92,7 @@ def deploy(
         show_plan(request, json_output)
         return
     requests.consent(request.environment, f"Deploy {version}", yes, typer.confirm)
-    with live_progress(f"deploy {version} to {request.environment.name}") as on_progress:
+    with live_progress(f"deploy {version} to {request.environment.name}", "deploy") as on_progress:
         result = service.deploy(request, on_progress, show_output if verbose else None)
     if json_output:
         print_json(

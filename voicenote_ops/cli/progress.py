@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from rich.live import Live
 from rich.text import Text
 
+from voicenote_ops import rules
 from voicenote_ops.cli.output import err_console
 from voicenote_ops.models.results import Progress
 from voicenote_ops.services.outcome import phase
@@ -18,21 +19,29 @@ from voicenote_ops.services.outcome import phase
 _SHOWN_STATUSES = {"changed", "failed", "unreachable", "notice"}
 
 
-def _line(started: float, step: Progress) -> str:
+def _line(started: float, step: Progress, phases: tuple[str, ...] = ()) -> str:
     elapsed = f"[{time.monotonic() - started:6.1f}s]"
-    # A play's name starts with its phase ("Upload: install ..."); the phase is enough here.
-    where = f"{phase(step.play)}: {step.task}" if step.play else step.task
+    # A play's name starts with its phase ("Upload: install ..."); the phase is enough here, with
+    # where it stands in the operation's phases (playbooks/vars/phases.yml).
+    where = step.task
+    if step.play:
+        name = phase(step.play)
+        if name in phases:
+            name = f"{name} {phases.index(name) + 1}/{len(phases)}"
+        where = f"{name}: {step.task}"
     return f"{elapsed} {where}" + (f"  {step.host}: {step.status}" if step.host else "")
 
 
 @contextmanager
-def live_progress(label: str) -> Iterator[Callable[[Progress], None]]:
+def live_progress(label: str, operation: str | None = None) -> Iterator[Callable[[Progress], None]]:
+    """operation: deploy, rollback, provision or rotate, whose phases the lines count."""
     started = time.monotonic()
+    phases = rules.phases(operation) if operation else ()
     if not err_console.is_terminal:
 
         def plain(step: Progress) -> None:
             if step.host is None or step.status in _SHOWN_STATUSES:
-                err_console.print(_line(started, step), markup=False, highlight=False)
+                err_console.print(_line(started, step, phases), markup=False, highlight=False)
 
         yield plain
         return
@@ -40,7 +49,7 @@ def live_progress(label: str) -> Iterator[Callable[[Progress], None]]:
 
         def update(step: Progress) -> None:
             if step.status in _SHOWN_STATUSES:
-                live.console.print(_line(started, step), markup=False, highlight=False)
-            live.update(Text(_line(started, step)))
+                live.console.print(_line(started, step, phases), markup=False, highlight=False)
+            live.update(Text(_line(started, step, phases)))
 
         yield update

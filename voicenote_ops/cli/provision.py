@@ -65,7 +65,7 @@ def provision_command(
     request = provision_request(env, check, lock_wait, take_over, allow_server_restart)
     if not check:
         requests.consent(env, "Provision", yes, typer.confirm)
-    with live_progress(f"provision {env.name}") as on_progress:
+    with live_progress(f"provision {env.name}", "provision") as on_progress:
         result = provision(request, on_progress)
     if json_output:
         print_json({"environment": env.name, "check": check, **result.to_json()})

@@ -39,7 +39,7 @@ def rollback(
     )  # fmt: skip
     env, target = request.environment, request.to
     requests.consent(env, f"Roll back to {target or 'the previous release'}", yes, typer.confirm)
-    with live_progress(f"rollback {env.name}") as on_progress:
+    with live_progress(f"rollback {env.name}", "rollback") as on_progress:
         result = service.rollback(request, on_progress)
     if json_output:
         print_json({"environment": env.name, "to": target, **result.to_json()})

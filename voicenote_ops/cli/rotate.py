@@ -42,7 +42,7 @@ def rotate(
     given = service.check_given(secret, _given(secret))
     requests.consent(env, f"Rotate {secret}", yes, typer.confirm)
     rotation = service.begin(env, secret, given)
-    with live_progress(f"rotate {secret} on {env.name}") as on_progress:
+    with live_progress(f"rotate {secret} on {env.name}", "rotate") as on_progress:
         result = service.rotate(rotation, lock_wait, on_progress)
     if json_output:
         print_json(

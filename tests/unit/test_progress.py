@@ -1,0 +1,36 @@
+"""The live display says where a run stands among its operation's phases (phase k of n)."""
+
+import time
+
+import pytest
+
+from voicenote_ops import rules
+from voicenote_ops.cli.progress import _line
+from voicenote_ops.models.results import Progress
+
+pytestmark = pytest.mark.unit
+
+
+def _where(step: Progress, phases: tuple[str, ...]) -> str:
+    return _line(time.monotonic(), step, phases).split("] ", 1)[1]
+
+
+@pytest.mark.parametrize("operation", ["deploy", "rollback", "provision", "rotate"])
+def test_each_phase_of_an_operation_shows_its_place(operation):
+    phases = rules.phases(operation)
+    shown = [_where(Progress(f"{name.capitalize()}: a play", "A task"), phases) for name in phases]
+    assert shown == [f"{name} {k}/{len(phases)}: A task" for k, name in enumerate(phases, 1)]
+
+
+def test_a_host_result_keeps_the_phase_and_says_the_host():
+    step = Progress("Upload: install the release", "Install it", "app1", "changed")
+    upload = rules.phases("deploy").index("upload") + 1
+    assert _where(step, rules.phases("deploy")) == (
+        f"upload {upload}/{len(rules.phases('deploy'))}: Install it  app1: changed"
+    )
+
+
+def test_a_play_outside_the_phases_shows_its_first_word_only():
+    assert _where(Progress("Status: read", "Read it"), rules.phases("deploy")) == "status: Read it"
+    assert _where(Progress("Upload: x", "T"), ()) == "upload: T"
+    assert _where(Progress("", "Gathering"), ()) == "Gathering"
