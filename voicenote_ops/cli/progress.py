@@ -20,16 +20,14 @@ _SHOWN_STATUSES = {"changed", "failed", "unreachable", "notice"}
 
 
 def _line(started: float, step: Progress, phases: tuple[str, ...] = ()) -> str:
-    elapsed = f"[{time.monotonic() - started:6.1f}s]"
-    # A play's name starts with its phase ("Upload: install ..."); the phase is enough here, with
-    # where it stands in the operation's phases (playbooks/vars/phases.yml).
-    where = step.task
-    if step.play:
-        name = phase(step.play)
-        if name in phases:
-            name = f"{name} {phases.index(name) + 1}/{len(phases)}"
-        where = f"{name}: {step.task}"
-    return f"{elapsed} {where}" + (f"  {step.host}: {step.status}" if step.host else "")
+    # A play's name starts with its phase ("Upload: install ..."); the phase is enough here, and
+    # the bracket says where it stands among the operation's phases (playbooks/vars/phases.yml):
+    # "[  12.3s  5/13] upload: ...". A line of a phase starts "] PHASE: " whatever its place.
+    name = phase(step.play) if step.play else ""
+    place = f" {phases.index(name) + 1:2d}/{len(phases)}" if name in phases else ""
+    where = f"{name}: {step.task}" if step.play else step.task
+    head = f"[{time.monotonic() - started:6.1f}s{place}]"
+    return f"{head} {where}" + (f"  {step.host}: {step.status}" if step.host else "")
 
 
 @contextmanager
