@@ -169,9 +169,11 @@ INTERRUPTED = """
         argv: [kill, -INT, "{{ controller_pid }}"]
       loop: "{{ range(signals | int) | list }}"
       changed_when: true
+    # wait_for, not pause, here too: a stop at once that lands in a pause left ansible-playbook
+    # waiting on its prompt after the test, for hours.
     - name: Give the signals time to arrive
-      ansible.builtin.pause:
-        seconds: 1
+      ansible.builtin.wait_for:
+        timeout: 1
 - name: The next phase looks for the stop file, as playbooks/tasks/enter-phase.yml does
   hosts: first
   gather_facts: false
