@@ -77,9 +77,14 @@ def _entry_point(name: str, spec: dict) -> list[str]:
     return lines + _table(spec.get("options") or {})
 
 
+def entry_points(role: Path) -> dict:
+    """The role's argument spec: each entry point's, by name."""
+    return yaml.safe_load((role / SPEC).read_text())["argument_specs"]
+
+
 def render(role: Path) -> str:
     """The README of one role, from its argument spec: main, each other entry point, the example."""
-    specs = yaml.safe_load((role / SPEC).read_text())["argument_specs"]
+    specs = entry_points(role)
     spec = specs["main"]
     lines = [f"# Role `{role.name}`", "", *_text(spec.get("short_description", "")), ""]
     for paragraph in _text(spec.get("description", [])):

@@ -4,6 +4,7 @@ import time
 
 import pytest
 
+from tests.unit.test_phases import OPERATIONS
 from voicenote_ops import rules
 from voicenote_ops.cli.progress import _line
 from voicenote_ops.models.results import Progress
@@ -16,7 +17,7 @@ def _where(step: Progress, phases: tuple[str, ...]) -> str:
     return _line(time.monotonic(), step, phases).split("s", 1)[1]
 
 
-@pytest.mark.parametrize("operation", ["deploy", "rollback", "provision", "rotate"])
+@pytest.mark.parametrize("operation", OPERATIONS)
 def test_each_phase_of_an_operation_shows_its_place(operation):
     phases = rules.phases(operation)
     shown = [_where(Progress(f"{name.capitalize()}: a play", "A task"), phases) for name in phases]

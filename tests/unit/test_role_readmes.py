@@ -18,14 +18,10 @@ _spec.loader.exec_module(gen_role_readme)
 ROLES = gen_role_readme.roles_with_specs()
 
 
-def _specs(role: Path) -> dict:
-    return yaml.safe_load((role / "meta" / "argument_specs.yml").read_text())["argument_specs"]
-
-
 def _options(role: Path) -> dict:
     """Every entry point's options; an option two entry points read has one type and default."""
     options: dict = {}
-    for entry, spec in _specs(role).items():
+    for entry, spec in gen_role_readme.entry_points(role).items():
         for name, option in (spec.get("options") or {}).items():
             first = options.setdefault(name, option)
             for key in ("type", "elements", "default", "choices"):
@@ -70,7 +66,7 @@ def test_argument_spec_mirrors_the_defaults(role):
 
 @pytest.mark.parametrize("role", ROLES, ids=lambda role: role.name)
 def test_the_example_is_a_play_that_uses_the_role(role):
-    example = _specs(role)["main"].get("examples", "")
+    example = gen_role_readme.entry_points(role)["main"].get("examples", "")
     plays = yaml.safe_load(example)
     assert isinstance(plays, list) and plays, "main's examples: a list of plays"
     assert role.name in example, "the example uses its own role"
