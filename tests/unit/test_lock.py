@@ -132,6 +132,32 @@ def test_the_identity_is_the_ci_run_or_the_real_account_never_a_claimed_name():
     assert identity({}, 2**31 - 7, "h")["holder"] == f"uid-{2**31 - 7}@h"
 
 
+AWX_JOB = {"JOB_ID": "318", "AWX_HOST": "https://awx.example.org", "GITHUB_RUN_ID": "4242"}
+
+
+def test_an_awx_job_is_its_job_id_labelled_by_who_launched_it():
+    user = {"awx_job_id": 318, "awx_user_name": "alice", "awx_user_id": 7}
+    assert identity(AWX_JOB, 0, "ee", user) == {"holder": "awx:318 (alice)", "run": "awx:318"}
+    scheduled = {"awx_job_id": "318", "awx_schedule_id": 4, "awx_schedule_name": "nightly"}
+    assert identity(AWX_JOB, 0, "ee", scheduled)["holder"] == "awx:318 (schedule nightly)"
+    # awx_* variables of another job (passed by hand, or a copied extra vars file) label nothing;
+    # the run stays the job's: AWX's record of job 318 says who launched it.
+    forged = {"awx_job_id": 9, "awx_user_name": "mallory"}
+    assert identity(AWX_JOB, 0, "ee", forged) == {"holder": "awx:318", "run": "awx:318"}
+    assert identity(AWX_JOB, 0, "ee", None)["holder"] == "awx:318"
+    # An AWX job's run never equals a GitHub run of the same number: neither takes the other's.
+    assert identity({"GITHUB_RUN_ID": "318"}, 0, "r")["run"] != identity(AWX_JOB, 0, "ee")["run"]
+
+
+def test_awx_variables_outside_an_awx_job_grant_nothing():
+    claimed = {"awx_job_id": 318, "awx_user_name": "alice"}
+    # JOB_ID alone is a name other CI systems use too: AWX also sets AWX_HOST for every job.
+    assert identity({"JOB_ID": "318"}, 0, "ops1", claimed) == {"holder": "root@ops1", "run": ""}
+    assert identity({}, 0, "ops1", claimed) == {"holder": "root@ops1", "run": ""}
+    assert identity({"JOB_ID": " ", "AWX_HOST": "x", "GITHUB_RUN_ID": "5"}, 0, "r", claimed) == {
+        "holder": "ci:5", "run": "5"}  # fmt: skip
+
+
 audit = role_plugin("lock", "library", "voicenote_audit")
 
 
