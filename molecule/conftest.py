@@ -12,7 +12,7 @@ import testinfra
 import yaml
 
 PROJECT = Path(__file__).resolve().parent.parent
-VAULT = PROJECT / "inventories" / "lab" / "group_vars" / "all" / "vault.yml"
+VAULT = PROJECT / "inventories" / "lab.vault.yml"
 VAULT_PASSWORD = PROJECT / "inventories" / "lab" / "vault-password.txt"
 
 

@@ -19,6 +19,8 @@ from tests.scheduling import (  # noqa: F401
 )
 
 PROJECT = Path(__file__).resolve().parent.parent
+# The lab's committed, test-only secrets (inventories/ENV.vault.yml, beside the inventory folder).
+LAB_VAULT = PROJECT / "inventories" / "lab.vault.yml"
 # Test labs are named PREFIX-purpose; another prefix lets two test sessions run side by side,
 # and each of a session's workers (pytest-xdist, scripts/test.sh) has labs of its own.
 WORKER = os.environ.get("PYTEST_XDIST_WORKER")

@@ -12,6 +12,7 @@ from voicenote_ops.inventory import (
     REGISTRY_GROUP,
     Inventory,
     check_inventory,
+    vault_file,
 )
 from voicenote_ops.lab.state import LabFiles, known_lab_names
 from voicenote_ops.names import REAL_ENVIRONMENTS, check_name
@@ -49,6 +50,10 @@ class Environment:
             vault_password_file=self.vault_password_file,
             **options,
         )
+
+    @property
+    def vault_file(self) -> Path:
+        return vault_file(self.inventory)
 
     @property
     def vault_password_file(self) -> Path | None:

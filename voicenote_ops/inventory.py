@@ -14,6 +14,15 @@ REQUIRED_GROUPS = ("lb", "app", "db")
 MONITORING_GROUP = "monitoring"
 # The optional group of the image registry hosts push to and hosts pull from (docs/images.md).
 REGISTRY_GROUP = "registry"
+# An environment's secrets, encrypted with ansible-vault: ENV.vault.yml beside its inventory
+# folder ENV/, not inside it (Ansible reads every file of an inventory folder as inventory) nor in
+# its group_vars (reading the inventory, as ansible-inventory and an AWX inventory sync do, would
+# then need the vault password). The playbooks load it (playbooks/secrets.yml, docs/secrets.md).
+VAULT_SUFFIX = ".vault.yml"
+
+
+def vault_file(inventory: Path) -> Path:
+    return inventory.with_name(inventory.name + VAULT_SUFFIX)
 
 
 class Group(BaseModel):

@@ -8,15 +8,14 @@ from pathlib import Path
 
 import yaml
 
-from tests.conftest import PROJECT
+from tests.conftest import LAB_VAULT, PROJECT
 
 
 def lab_vault() -> dict:
     """The lab vault's variables, decrypted in memory."""
-    vault = PROJECT / "inventories" / "lab" / "group_vars" / "all" / "vault.yml"
     decrypted = subprocess.run(
         [str(Path(sys.executable).parent / "ansible-vault"), "view", "--vault-password-file",
-         str(PROJECT / "inventories" / "lab" / "vault-password.txt"), str(vault)],
+         str(PROJECT / "inventories" / "lab" / "vault-password.txt"), str(LAB_VAULT)],
         capture_output=True, check=True,
     )  # fmt: skip
     return yaml.safe_load(decrypted.stdout)

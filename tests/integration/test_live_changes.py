@@ -192,8 +192,7 @@ def test_server_settings_apply_online_and_a_restart_needs_the_flag(prod_lab):
 def test_a_postgresql_rotation_stopped_in_its_restart_is_finished_by_a_rerun(single_lab):
     """Ctrl-C while the colors roll onto the new login: both logins stay valid, provision waits
     for the rotation, and rotate run again finishes it; no request fails meanwhile."""
-    vault = Path(os.environ["VOICENOTE_OPS_STATE"]) / "labs" / SINGLE / "inventory" / "group_vars"
-    vault = vault / "all" / "vault.yml"
+    vault = Path(os.environ["VOICENOTE_OPS_STATE"]) / "labs" / SINGLE / "inventory.vault.yml"
     before = read_vault(vault, VAULT_PASSWORD)
     with background_load(SINGLE, LOAD, stop_at_exit=True) as load:
         code, err = interrupted_at("restart", "rotate", SINGLE, "postgresql-password", "--yes")

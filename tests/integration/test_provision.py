@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import PROJECT, lab_name, run_cli
+from tests.conftest import LAB_VAULT, PROJECT, lab_name, run_cli
 from tests.integration.deploy_lab.deploys import GHOST, LEASE, fleet_status
 from tests.integration.labs import (
     background_load,
@@ -64,6 +64,12 @@ LOAD = generator.LoadPlan(
 UNIT = "/etc/systemd/system/voicenote@.service"
 # The lab's test-only vault password.
 VAULT_PASSWORD = PROJECT / LAB_VAULT_PASSWORD
+
+
+def lab_vault_file() -> Path:
+    """The lab's secrets file, beside its inventory folder (a link to the committed one until a
+    rotation makes it the lab's own)."""
+    return Path(os.environ["VOICENOTE_OPS_STATE"]) / "labs" / LAB / "inventory.vault.yml"
 
 
 def group_vars() -> Path:
@@ -147,8 +153,8 @@ def test_a_redis_password_rotation_under_load_fails_no_request_and_revokes_the_o
     # Alone (the stress tier), the lab has no release yet: the load needs one in both colors.
     if any(host["live_version"] is None for host in fleet_status(LAB)["hosts"]):
         deploy_releases(LAB, release_bundle, "1.0.0", "1.1.0")
-    vault = group_vars() / "vault.yml"
-    committed = PROJECT / "inventories" / "lab" / "group_vars" / "all" / "vault.yml"
+    vault = lab_vault_file()
+    committed = LAB_VAULT
     old = read_vault(vault, VAULT_PASSWORD)["vault_redis_password"]
     rotate_under_load("redis-password")
     new = read_vault(vault, VAULT_PASSWORD)
@@ -181,7 +187,7 @@ def test_a_postgresql_password_rotation_under_load_fails_no_request_and_revokes_
 ):
     """PostgreSQL keeps one password per role: the app moves from the owner role's login to a
     member login of its own, both valid while the colors roll; then the old one cannot log in."""
-    vault = group_vars() / "vault.yml"
+    vault = lab_vault_file()
     before = read_vault(vault, VAULT_PASSWORD)
     old_login = before.get("vault_postgresql_app_login", "voicenote")
     rotate_under_load("postgresql-password")
@@ -202,7 +208,7 @@ def test_a_postgresql_password_rotation_under_load_fails_no_request_and_revokes_
 def test_a_provision_is_refused_while_a_rotation_is_unfinished(lab):
     """The vault holds a new value beside the one in use: provision would revoke the one the app
     uses; it refuses before any host and says how to finish the rotation."""
-    vault = group_vars() / "vault.yml"
+    vault = lab_vault_file()
     variables = read_vault(vault, VAULT_PASSWORD)
     unfinished = {**variables, "vault_redis_password_previous": variables["vault_redis_password"]}
     write_vault(vault, VAULT_PASSWORD, unfinished)
@@ -217,7 +223,7 @@ def test_a_provision_is_refused_while_a_rotation_is_unfinished(lab):
 def test_a_rotation_refused_by_the_lock_leaves_the_vault_as_it_was(lab):
     """Another run holds the deploy lock: rotate is refused (exit 3) naming it, no host changed,
     and the vault keeps only the values in use, so provision is not held up."""
-    vault = group_vars() / "vault.yml"
+    vault = lab_vault_file()
     before = read_vault(vault, VAULT_PASSWORD)
     on_host(LAB, "db1", "sh", "-c", f"echo '{json.dumps(GHOST)}' > {LEASE}")
     try:
@@ -233,7 +239,7 @@ def test_a_rotation_refused_by_the_lock_leaves_the_vault_as_it_was(lab):
 def test_a_webhook_rotation_checks_the_new_url_and_keeps_the_old_one_when_it_fails(lab):
     """The new URL comes on stdin; one that refuses a message changes nothing (exit 2, before the
     lock); one that takes it gets the rotation's own notifications and is in the vault."""
-    vault = group_vars() / "vault.yml"
+    vault = lab_vault_file()
     before = read_vault(vault, VAULT_PASSWORD).get("vault_notify_webhook_url", "")
     with webhook_receiver(500) as (refusing, _), webhook_receiver(200) as (taking, received):
         refused = run_cli("rotate", LAB, "webhook-url", "--yes", input=refusing + "\n")

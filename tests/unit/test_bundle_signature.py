@@ -300,7 +300,7 @@ def _environment(tmp_path: Path, rules: str, main: dict, allowed: str) -> Enviro
     (inventory / SIGNERS_FILE).write_text(
         yaml.safe_dump({"voicenote_release_allowed_signers": allowed})
     )
-    (inventory / SIGNERS_FILE.parent / "vault.yml").write_text("$ANSIBLE_VAULT;1.1;AES256\n00\n")
+    (tmp_path / "inventory.vault.yml").write_text("$ANSIBLE_VAULT;1.1;AES256\n00\n")
     return Environment("target", Kind.LAB, inventory, rules)
 
 

@@ -7,7 +7,7 @@ import yaml
 
 from voicenote_ops.errors import InvalidInput
 from voicenote_ops.lab import hosts, image, podman, prereqs
-from voicenote_ops.lab.inventory import HostAddress, hosts_document, link_group_vars
+from voicenote_ops.lab.inventory import HostAddress, hosts_document, link_group_vars, link_vault
 from voicenote_ops.lab.state import LabFiles
 from voicenote_ops.lab.topology import Topology, check_host_memory, hosts_for, memory_bytes
 
@@ -161,28 +161,34 @@ def test_the_monitoring_group_is_there_only_when_the_lab_has_its_host(
     assert all("mon1" not in watched[group]["hosts"] for group in ("lb", "app", "db"))
 
 
-# prod commits only vault.yml.example; an operator's checkout may hold the encrypted vault.yml.
-@pytest.mark.parametrize("prod_vault", ["vault.yml.example", "vault.yml"])
+# An operator's checkout of an older layout may still hold prod's encrypted vault in group_vars.
+@pytest.mark.parametrize("prod_vault", ["main.yml", "vault.yml"])
 def test_like_prod_takes_prod_vars_but_the_lab_vault_and_key(tmp_path, monkeypatch, prod_vault):
     monkeypatch.setenv("VOICENOTE_OPS_STATE", str(tmp_path / "state"))
     inventories = tmp_path / "inventories"
     signers = "release-signers.yml"
     for env, files in {
         "prod": ["main.yml", prod_vault, signers],
-        "lab": ["main.yml", "vault.yml", signers],
+        "lab": ["main.yml", signers],
     }.items():
         folder = inventories / env / "group_vars" / "all"
-        folder.mkdir(parents=True)
+        folder.mkdir(parents=True, exist_ok=True)
         for name in files:
             (folder / name).write_text(f"{env}-{name}")
+        (inventories / f"{env}.vault.yml").write_text(f"{env}-vault")
     lab = LabFiles("t1")
     link_group_vars(lab, inventories, "prod")
+    link_vault(lab, inventories)
     linked = lab.inventory_dir / "group_vars" / "all"
     assert (linked / "main.yml").read_text() == "prod-main.yml"
-    assert (linked / "vault.yml").read_text() == "lab-vault.yml"
+    assert not (linked / "vault.yml").exists()
+    # The lab's own vault, beside its inventory folder (never inside it: Ansible would read it as
+    # inventory), whatever it is like.
+    assert (lab.inventory_dir.parent / "inventory.vault.yml").read_text() == "lab-vault"
     # A lab trusts the lab's test-only release key, never a real environment's.
     assert (linked / signers).read_text() == "lab-release-signers.yml"
     link_group_vars(lab, inventories, "lab")  # relinking replaces, never mixes
+    link_vault(lab, inventories)
     assert (linked / "main.yml").read_text() == "lab-main.yml"
 
 

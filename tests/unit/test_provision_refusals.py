@@ -21,8 +21,9 @@ pytestmark = pytest.mark.unit
 
 
 def environment(tmp_path: Path, kind: Kind = Kind.INVENTORY, rules: str = "dev") -> Environment:
-    (tmp_path / "group_vars" / "all").mkdir(parents=True, exist_ok=True)
-    return Environment("dev", kind, tmp_path, rules)
+    """dev's inventory folder; a test's secrets file for it is tmp_path/dev.vault.yml."""
+    (tmp_path / "dev" / "group_vars" / "all").mkdir(parents=True, exist_ok=True)
+    return Environment("dev", kind, tmp_path / "dev", rules)
 
 
 def test_no_vault_password_is_invalid_input_with_the_fix(tmp_path, monkeypatch):
@@ -46,8 +47,7 @@ def test_request_carries_check_mode_and_the_vault_password_file(tmp_path, monkey
     password = tmp_path / "password"
     password.write_text("x\n")
     monkeypatch.setenv("VOICENOTE_VAULT_PASSWORD_FILE", str(password))
-    (tmp_path / "group_vars" / "all").mkdir(parents=True)
-    (tmp_path / "group_vars" / "all" / "vault.yml").write_text("")
+    (tmp_path / "dev.vault.yml").write_text("")
     request = provision_request(environment(tmp_path), check=True)
     assert request.playbook == "provision.yml"
     assert request.check and request.vault_password_file == password
@@ -69,11 +69,12 @@ def _prod(tmp_path: Path, monkeypatch) -> Environment:
     password = tmp_path / "password"
     password.write_text("x\n")
     monkeypatch.setenv("VOICENOTE_VAULT_PASSWORD_FILE", str(password))
-    (tmp_path / "group_vars" / "all").mkdir(parents=True)
-    (tmp_path / "group_vars" / "all" / "vault.yml").write_text("")
+    (tmp_path / "prod" / "group_vars" / "all").mkdir(parents=True)
+    (tmp_path / "prod.vault.yml").write_text("")
     # prod's rules come from the inventory's voicenote_environment, as the playbooks read it.
-    (tmp_path / "group_vars" / "all" / "main.yml").write_text("voicenote_environment: production\n")
-    return Environment("prod", Kind.INVENTORY, tmp_path, "prod")
+    main = tmp_path / "prod" / "group_vars" / "all" / "main.yml"
+    main.write_text("voicenote_environment: production\n")
+    return Environment("prod", Kind.INVENTORY, tmp_path / "prod", "prod")
 
 
 def test_prod_without_yes_and_without_a_terminal_is_refused(tmp_path, monkeypatch):
@@ -122,10 +123,9 @@ def test_a_wrong_vault_password_is_refused_before_any_host(tmp_path, monkeypatch
     password = tmp_path / "password"
     password.write_text("not the password\n")
     monkeypatch.setenv("VOICENOTE_VAULT_PASSWORD_FILE", str(password))
-    lab_vault = PROJECT / "inventories" / "lab" / "group_vars" / "all" / "vault.yml"
-    (tmp_path / "group_vars" / "all").mkdir(parents=True)
-    (tmp_path / "group_vars" / "all" / "vault.yml").write_bytes(lab_vault.read_bytes())
-    with pytest.raises(InvalidInput, match=r"does not open vault\.yml"):
+    lab_vault = PROJECT / "inventories" / "lab.vault.yml"
+    (tmp_path / "dev.vault.yml").write_bytes(lab_vault.read_bytes())
+    with pytest.raises(InvalidInput, match=r"does not open .*/dev\.vault\.yml\."):
         provision_request(environment(tmp_path), check=False)
 
 

@@ -17,7 +17,7 @@ IN_USE = "in-use"
 
 @pytest.fixture
 def lab(tmp_path, monkeypatch):
-    """A lab whose vault.yml links to a "committed" vault, as `lab up` makes it."""
+    """A lab whose vault links to a "committed" vault, as `lab up` makes it."""
     password = tmp_path / "password"
     password.write_text("test-only\n")
     monkeypatch.setenv("VOICENOTE_VAULT_PASSWORD_FILE", str(password))
@@ -27,9 +27,8 @@ def lab(tmp_path, monkeypatch):
         password,
         {"vault_redis_password": IN_USE, "vault_postgresql_app_password": IN_USE, "other": "kept"},
     )
-    folder = tmp_path / "inventory" / "group_vars" / "all"
-    folder.mkdir(parents=True)
-    (folder / "vault.yml").symlink_to(committed)
+    (tmp_path / "inventory" / "group_vars" / "all").mkdir(parents=True)
+    (tmp_path / "inventory.vault.yml").symlink_to(committed)
     return Environment("lab1", Kind.LAB, tmp_path / "inventory", "dev"), password, committed
 
 

@@ -112,7 +112,7 @@ def test_a_rollback_to_a_named_release_with_every_option():
 
 
 def test_a_rotation_names_only_its_secret_never_a_value():
-    rotation = Rotation(PROD, "redis-password", PROD.inventory / "vault.yml", resumed=False)
+    rotation = Rotation(PROD, "redis-password", PROD.vault_file, resumed=False)
     run = rotate_run(rotation, lock_wait=10)
     assert (run.playbook, run.interruptible) == ("rotate.yml", True)
     assert run.extravars == {

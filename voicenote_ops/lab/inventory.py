@@ -6,12 +6,12 @@ from pathlib import Path
 
 import yaml
 
+from voicenote_ops.inventory import VAULT_SUFFIX, vault_file
 from voicenote_ops.lab.state import LabFiles
 from voicenote_ops.lab.topology import HostSpec
 
 GROUPS = ("lb", "app", "db", "monitoring", "registry")
 LAB_ENVIRONMENT = "lab"
-VAULT_FILE = "vault.yml"
 # The release keys a lab trusts: always the lab's test-only key, which signs test bundles.
 SIGNERS_FILE = "release-signers.yml"
 # The audit key whose signed records promote between labs: the lab's test-only key.
@@ -23,9 +23,10 @@ CONTAINERS_FILE = "containers.yml"
 # Written when the lab is made with --runtime: the app's runtime, over the environment's.
 RUNTIME_FILE = "zz-lab-runtime.yml"
 # group_vars files a lab always takes from inventories/lab, whatever it is like.
-LAB_OWN_FILES = (
-    VAULT_FILE, SIGNERS_FILE, PROMOTION_SIGNERS_FILE, IMAGE_SIGNERS_FILE, CONTAINERS_FILE,
-)  # fmt: skip
+LAB_OWN_FILES = (SIGNERS_FILE, PROMOTION_SIGNERS_FILE, IMAGE_SIGNERS_FILE, CONTAINERS_FILE)
+# Never linked from another environment's group_vars: a vault left there by an older checkout
+# (secrets now live beside hosts.yml) is that environment's, not the lab's.
+NOT_LINKED = ("vault.yml",)
 
 
 @dataclass(frozen=True)
@@ -85,11 +86,10 @@ def known_hosts_text(hosts: list[HostAddress], host_keys: dict[str, str]) -> str
 
 
 def link_group_vars(lab: LabFiles, inventories: Path, like: str) -> None:
-    """group_vars of the environment the lab is like; vault files always the lab's own,
-    since a real environment's vault password is not the lab's to have (and staging and prod
-    commit only a vault.yml.example), and so is the release signing key it trusts (a lab deploys
-    bundles signed with the lab's test-only key, never with a real environment's), and so is the
-    audit key whose signed records it takes as promotion evidence (the lab's too)."""
+    """group_vars of the environment the lab is like, except the release signing key it trusts,
+    always the lab's (a lab deploys bundles signed with the lab's test-only key, never with a
+    real environment's), and so is the audit key whose signed records it takes as promotion
+    evidence (the lab's too). Its vault is the lab's own as well (link_vault)."""
     target = lab.inventory_dir / "group_vars"
     if target.exists():
         for path in sorted(target.rglob("*"), reverse=True):
@@ -99,7 +99,8 @@ def link_group_vars(lab: LabFiles, inventories: Path, like: str) -> None:
     lab_root = inventories / LAB_ENVIRONMENT / "group_vars"
     linked = [(source_root, path) for path in source_root.rglob("*") if path.is_file()]
     if like != LAB_ENVIRONMENT:
-        linked = [(root, path) for root, path in linked if path.name not in LAB_OWN_FILES]
+        skipped = LAB_OWN_FILES + NOT_LINKED
+        linked = [(root, path) for root, path in linked if path.name not in skipped]
         linked += [
             (lab_root, path)
             for name in LAB_OWN_FILES
@@ -110,6 +111,16 @@ def link_group_vars(lab: LabFiles, inventories: Path, like: str) -> None:
         link = target / path.relative_to(root)
         link.parent.mkdir(parents=True, exist_ok=True)
         link.symlink_to(path)
+
+
+def link_vault(lab: LabFiles, inventories: Path) -> None:
+    """The lab's own vault beside its inventory folder: a link to the committed test-only one,
+    whatever the lab is like (a real environment's vault password is not the lab's to have).
+    Rotating a lab's secret replaces the link by a file of its own (voicenote_ops/vault.py)."""
+    link = vault_file(lab.inventory_dir)
+    if link.is_symlink() or link.exists():
+        link.unlink()
+    link.symlink_to(inventories / (LAB_ENVIRONMENT + VAULT_SUFFIX))
 
 
 def write_inventory(
@@ -125,6 +136,7 @@ def write_inventory(
     lab.hosts_file.write_text(header + yaml.safe_dump(hosts_document(lab, hosts), sort_keys=False))
     lab.known_hosts.write_text(known_hosts_text(hosts, host_keys))
     link_group_vars(lab, inventories, like)
+    link_vault(lab, inventories)
     if runtime:
         # Read after the environment's own files (Ansible loads them by name): it wins.
         (lab.inventory_dir / "group_vars" / "all" / RUNTIME_FILE).write_text(

@@ -13,7 +13,6 @@ from voicenote_ops.services import requests
 from voicenote_ops.services.outcome import CHECKS, GUARDS, failure_of, phase
 
 PLAYBOOK = "provision.yml"
-VAULT_FILE = ("group_vars", "all", "vault.yml")
 
 
 @dataclass(frozen=True)
@@ -42,7 +41,7 @@ def provision_request(
     vault password (no host touched)."""
     requests.check_lock_wait(lock_wait)
     password_file = requests.vault_password(environment)
-    vault = environment.inventory.joinpath(*VAULT_FILE)
+    vault = environment.vault_file
     if environment.kind is Kind.INVENTORY and not vault.is_file():
         raise InvalidInput(
             f"{environment.name} has no secrets file ({vault}).",

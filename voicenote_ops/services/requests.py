@@ -18,6 +18,7 @@ from voicenote_ops.bundle.version import check_release_version
 from voicenote_ops.environments import Environment, resolve
 from voicenote_ops.errors import GuardRefused, InvalidInput
 from voicenote_ops.image.archive import read_archive
+from voicenote_ops.inventory import vault_file
 from voicenote_ops.vault import open_vault
 
 BUNDLE_NAME = "voicenote-api"
@@ -46,10 +47,12 @@ def vault_password(environment: Environment) -> Path:
 
 
 def check_vault_password(inventory: Path, password_file: Path) -> None:
-    """Open every vault file of the inventory in memory: a wrong password is refused here,
-    before any host is contacted, not half-way through a run."""
+    """Open every vault file of the environment in memory (its secrets file, and any encrypted
+    group_vars file): a wrong password is refused here, before any host is contacted, not
+    half-way through a run."""
     vault = open_vault(password_file)
-    for path in sorted(inventory.glob("group_vars/**/*.yml")):
+    secrets = [vault_file(inventory)] if vault_file(inventory).is_file() else []
+    for path in [*secrets, *sorted(inventory.glob("group_vars/**/*.yml"))]:
         content = path.read_bytes()
         if not is_encrypted(content):
             continue
@@ -57,8 +60,7 @@ def check_vault_password(inventory: Path, password_file: Path) -> None:
             vault.decrypt(content)
         except AnsibleError:
             raise InvalidInput(
-                f"The vault password in {password_file} does not open {path.name} "
-                f"({path.parent.relative_to(inventory)}).",
+                f"The vault password in {password_file} does not open {path}.",
                 "Use the environment's vault password (VOICENOTE_VAULT_PASSWORD_FILE).",
             ) from None
 

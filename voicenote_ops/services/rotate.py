@@ -24,7 +24,6 @@ from voicenote_ops.runner import PlaybookRun, run_playbook
 from voicenote_ops.services.requests import check_lock_wait, environment_with_vault
 from voicenote_ops.vault import read_vault, write_vault
 
-VAULT_FILE = ("group_vars", "all", "vault.yml")
 PREVIOUS = "_previous"
 # The role that owns the app's database when the vault names no login (the postgresql role's
 # postgresql_app_user); an inventory that renames it sets vault_postgresql_app_login.
@@ -113,7 +112,7 @@ def prepare(environment: str, secret: str, lock_wait: int = 0) -> tuple[Environm
             f"{secret!r} is not a secret rotate knows.", f"Rotate one of: {', '.join(SECRETS)}."
         )
     env = environment_with_vault(environment)
-    vault = env.inventory.joinpath(*VAULT_FILE)
+    vault = env.vault_file
     if not vault.is_file():
         raise InvalidInput(f"{env.name} has no vault file ({vault}).", "See docs/secrets.md.")
     return env, secret
@@ -138,7 +137,7 @@ def begin(environment: Environment, secret: str, given: str | None = None) -> Ro
     """Write the new values to the vault beside the ones in use (or find a rotation under way:
     a new webhook URL given then replaces the one it was moving to)."""
     spec = SECRETS[secret]
-    vault = environment.inventory.joinpath(*VAULT_FILE)
+    vault = environment.vault_file
     password = _password(environment)
     variables = read_vault(vault, password)
     first = spec.variables[0]

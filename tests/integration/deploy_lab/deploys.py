@@ -12,7 +12,7 @@ import yaml
 from ansible.constants import DEFAULT_VAULT_ID_MATCH
 from ansible.parsing.vault import VaultLib, VaultSecret
 
-from tests.conftest import PROJECT, lab_name, run_cli
+from tests.conftest import LAB_VAULT, PROJECT, lab_name, run_cli
 from tests.integration.labs import lb_request, on_host
 from voicenote_ops.lab import podman
 
@@ -45,8 +45,7 @@ def lab_audit_key(folder: Path) -> Path:
     """The lab's test-only audit signing key, from the lab's vault, in a 0600 file: what every
     lab's lock host signs its audit records with."""
     vault = VaultLib([(DEFAULT_VAULT_ID_MATCH, VaultSecret(VAULT.read_bytes().strip()))])
-    vault_file = PROJECT / "inventories" / "lab" / "group_vars" / "all" / "vault.yml"
-    secrets = yaml.safe_load(vault.decrypt(vault_file.read_bytes()))
+    secrets = yaml.safe_load(vault.decrypt(LAB_VAULT.read_bytes()))
     key = folder / "lab-audit-key"
     key.touch(mode=0o600)
     key.write_text(secrets["vault_audit_signing_key"])
