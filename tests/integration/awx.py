@@ -173,6 +173,8 @@ def _environment(private: Path, job_id: int) -> dict[str, str]:
         "ANSIBLE_SSH_CONTROL_PATH_DIR": str(private / "cp"),
         # AWX runs in the project folder, whose ansible.cfg Ansible finds there: never another.
         "ANSIBLE_CONFIG": str(private / "project" / "ansible.cfg"),
+        # The execution environment's Ansible: here, this venv's.
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
         # A job is no GitHub Actions run, whatever environment the tests run in.
         "GITHUB_RUN_ID": "",
         "GITHUB_ACTOR": "",
@@ -244,5 +246,8 @@ def start_job(
         playbook=playbook,
         inventory=str(script),
         quiet=True,
+        # AWX cancels through its own channel; without a callback of its own ansible-runner
+        # would take over this process's SIGINT and SIGTERM handlers for good.
+        cancel_callback=lambda: False,
     )
     return RunningJob(thread, runner, private)

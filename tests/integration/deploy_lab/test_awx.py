@@ -136,16 +136,19 @@ def test_the_lock_refuses_an_awx_job_while_the_cli_holds_it_and_the_other_way_ro
     before = served_version()
     # A lease a CI run's CLI holds: an AWX job (another run: awx:321) is refused, naming it.
     write_lease("ci:1111 (tester)", "1111")
-    refused = start(
-        321,
-        "playbooks/deploy.yml",
-        voicenote_version="1.1.0",
-        voicenote_artifact=str(bundles["1.1.0"]),
-    ).wait()
-    assert refused.rc != 0
-    assert "by ci:1111 (tester) holds the deploy lock" in refused.stdout, refused.stdout[-3000:]
-    assert served_version() == before and lease()["holder"] == "ci:1111 (tester)"
-    on_host(DEPLOY_LAB, "db1", "rm", "-f", "/var/lib/voicenote/deploy.lock")
+    try:
+        refused = start(
+            321,
+            "playbooks/deploy.yml",
+            voicenote_version="1.1.0",
+            voicenote_artifact=str(bundles["1.1.0"]),
+        ).wait()
+        assert refused.rc != 0
+        said = " ".join(refused.stdout.split())
+        assert "by ci:1111 (tester) holds the deploy lock" in said, refused.stdout[-3000:]
+        assert served_version() == before and lease()["holder"] == "ci:1111 (tester)"
+    finally:
+        on_host(DEPLOY_LAB, "db1", "rm", "-f", "/var/lib/voicenote/deploy.lock")
 
     # An AWX job holding the lease through a watch: the CLI is refused, naming the job.
     running = start(
@@ -191,15 +194,17 @@ def test_ansible_navigator_without_an_execution_environment_deploys_and_rolls_ba
     event beside the playbook), the lab's inventory and vault password file as for the CLI."""
     bundles, _, _ = awx
     inventory = state_dir() / "labs" / DEPLOY_LAB / "inventory"
+    bin_dir = Path(sys.executable).parent
 
     def navigator(playbook: str, *extra: str) -> subprocess.CompletedProcess:
         return subprocess.run(
-            [str(Path(sys.executable).parent / "ansible-navigator"), "run",
+            [str(bin_dir / "ansible-navigator"), "run",
              f"playbooks/{playbook}", "--ee", "false", "--mode", "stdout",
              "--pae", "false", "--lf", str(tmp_path / "navigator.log"),
              "-i", str(inventory), "--vault-password-file", str(VAULT), *extra],
             capture_output=True, text=True, cwd=PROJECT, check=False, timeout=1800,
-            env={**os.environ, **as_ci_run("")},
+            # Without an execution environment it runs this venv's ansible-playbook.
+            env={**os.environ, **as_ci_run(""), "PATH": f"{bin_dir}:{os.environ['PATH']}"},
         )  # fmt: skip
 
     deployed = navigator(
