@@ -19,6 +19,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -157,7 +158,7 @@ yaml.SafeDumper.add_representer(
 )
 
 
-def _environment(private: Path, job_id: int) -> dict[str, str]:
+def _environment(private: Path, control: Path, job_id: int) -> dict[str, str]:
     parser = configparser.ConfigParser(interpolation=None)
     parser.read(PROJECT / "ansible.cfg")
     config = parser["defaults"]
@@ -170,7 +171,8 @@ def _environment(private: Path, job_id: int) -> dict[str, str]:
         ).stdout.strip(),
         "ANSIBLE_RETRY_FILES_ENABLED": "False",
         "MAX_EVENT_RES": "700000",
-        "ANSIBLE_SSH_CONTROL_PATH_DIR": str(private / "cp"),
+        # AWX's is /runner/cp: short, as SSH's 108-byte socket paths need (a pytest folder is not).
+        "ANSIBLE_SSH_CONTROL_PATH_DIR": str(control),
         # AWX runs in the project folder, whose ansible.cfg Ansible finds there: never another.
         "ANSIBLE_CONFIG": str(private / "project" / "ansible.cfg"),
         # The execution environment's Ansible: here, this venv's.
@@ -200,10 +202,12 @@ class RunningJob:
     thread: threading.Thread
     runner: ansible_runner.Runner
     private_data_dir: Path
+    control_path_dir: Path
 
     def wait(self, timeout: float = 1800) -> AwxJob:
         self.thread.join(timeout)
         assert not self.thread.is_alive(), f"the job did not end in {timeout} s"
+        shutil.rmtree(self.control_path_dir, ignore_errors=True)
         stdout = self.runner.stdout.read() if self.runner.stdout else ""
         return AwxJob(self.runner.rc, self.runner.status, stdout, self.private_data_dir)
 
@@ -227,7 +231,7 @@ def start_job(
     script = private / "inventory" / "hosts"
     script.write_text(_inventory_script(inventory, inventory_vars))
     script.chmod(0o700)
-    (private / "cp").mkdir(mode=0o700)
+    control = Path(tempfile.mkdtemp(prefix="awx-cp-"))
     env = private / "env"
     env.mkdir()
     given = {
@@ -239,7 +243,7 @@ def start_job(
     asks = " --ask-vault-pass" if vault_password is not None else ""
     if vault_password is not None:
         (env / "passwords").write_text(yaml.safe_dump({VAULT_PROMPT: vault_password}))
-    (env / "envvars").write_text(yaml.safe_dump(_environment(private, job_id)))
+    (env / "envvars").write_text(yaml.safe_dump(_environment(private, control, job_id)))
     (env / "cmdline").write_text("-u deploy --become" + asks)
     thread, runner = ansible_runner.run_async(
         private_data_dir=str(private),
@@ -250,4 +254,4 @@ def start_job(
         # would take over this process's SIGINT and SIGTERM handlers for good.
         cancel_callback=lambda: False,
     )
-    return RunningJob(thread, runner, private)
+    return RunningJob(thread, runner, private, control)
