@@ -153,7 +153,11 @@ class _Unsafe(str):
     """A value AWX writes with !unsafe: launch-time and survey answers are never templated."""
 
 
-yaml.SafeDumper.add_representer(
+class _ExtraVarsDumper(yaml.SafeDumper):
+    """YAML as AWX writes env/extravars: _Unsafe strings tagged !unsafe (this dumper only)."""
+
+
+_ExtraVarsDumper.add_representer(
     _Unsafe, lambda dumper, value: dumper.represent_scalar("!unsafe", str(value))
 )
 
@@ -238,13 +242,15 @@ def start_job(
         key: _Unsafe(value) if isinstance(value, str) else value
         for key, value in extra_vars.items()
     }
-    (env / "extravars").write_text(yaml.safe_dump({**given, **awx_variables(job_id, user)}))
-    # A Vault credential: AWX adds --ask-vault-pass and answers its prompt.
-    asks = " --ask-vault-pass" if vault_password is not None else ""
-    if vault_password is not None:
-        (env / "passwords").write_text(yaml.safe_dump({VAULT_PROMPT: vault_password}))
+    extra = {**given, **awx_variables(job_id, user)}
+    (env / "extravars").write_text(yaml.dump(extra, Dumper=_ExtraVarsDumper))
     (env / "envvars").write_text(yaml.safe_dump(_environment(private, control, job_id)))
-    (env / "cmdline").write_text("-u deploy --become" + asks)
+    cmdline = "-u deploy --become"
+    if vault_password is not None:
+        # A Vault credential: AWX adds --ask-vault-pass and answers its prompt.
+        (env / "passwords").write_text(yaml.safe_dump({VAULT_PROMPT: vault_password}))
+        cmdline += " --ask-vault-pass"
+    (env / "cmdline").write_text(cmdline)
     thread, runner = ansible_runner.run_async(
         private_data_dir=str(private),
         playbook=playbook,

@@ -18,6 +18,8 @@ from tests.conftest import PROJECT, lab_name, run_cli
 from tests.integration.labs import background_load, deploy_releases, lab_up, on_host
 from voicenote_ops.environments import LAB_VAULT_PASSWORD
 from voicenote_ops.errors import ExitCode
+from voicenote_ops.inventory import vault_file
+from voicenote_ops.lab.state import LabFiles
 from voicenote_ops.load import generator
 from voicenote_ops.vault import read_vault
 
@@ -192,7 +194,7 @@ def test_server_settings_apply_online_and_a_restart_needs_the_flag(prod_lab):
 def test_a_postgresql_rotation_stopped_in_its_restart_is_finished_by_a_rerun(single_lab):
     """Ctrl-C while the colors roll onto the new login: both logins stay valid, provision waits
     for the rotation, and rotate run again finishes it; no request fails meanwhile."""
-    vault = Path(os.environ["VOICENOTE_OPS_STATE"]) / "labs" / SINGLE / "inventory.vault.yml"
+    vault = vault_file(LabFiles(SINGLE).inventory_dir)
     before = read_vault(vault, VAULT_PASSWORD)
     with background_load(SINGLE, LOAD, stop_at_exit=True) as load:
         code, err = interrupted_at("restart", "rotate", SINGLE, "postgresql-password", "--yes")

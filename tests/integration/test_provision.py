@@ -22,6 +22,8 @@ from tests.integration.labs import (
 )
 from voicenote_ops.environments import LAB_VAULT_PASSWORD
 from voicenote_ops.errors import ExitCode
+from voicenote_ops.inventory import vault_file
+from voicenote_ops.lab.state import LabFiles
 from voicenote_ops.load import generator
 from voicenote_ops.vault import read_vault, write_vault
 
@@ -69,7 +71,7 @@ VAULT_PASSWORD = PROJECT / LAB_VAULT_PASSWORD
 def lab_vault_file() -> Path:
     """The lab's secrets file, beside its inventory folder (a link to the committed one until a
     rotation makes it the lab's own)."""
-    return Path(os.environ["VOICENOTE_OPS_STATE"]) / "labs" / LAB / "inventory.vault.yml"
+    return vault_file(LabFiles(LAB).inventory_dir)
 
 
 def group_vars() -> Path:

@@ -118,8 +118,7 @@ def link_vault(lab: LabFiles, inventories: Path) -> None:
     whatever the lab is like (a real environment's vault password is not the lab's to have).
     Rotating a lab's secret replaces the link by a file of its own (voicenote_ops/vault.py)."""
     link = vault_file(lab.inventory_dir)
-    if link.is_symlink() or link.exists():
-        link.unlink()
+    link.unlink(missing_ok=True)
     link.symlink_to(inventories / (LAB_ENVIRONMENT + VAULT_SUFFIX))
 
 

@@ -51,8 +51,9 @@ def check_vault_password(inventory: Path, password_file: Path) -> None:
     group_vars file): a wrong password is refused here, before any host is contacted, not
     half-way through a run."""
     vault = open_vault(password_file)
-    secrets = [vault_file(inventory)] if vault_file(inventory).is_file() else []
-    for path in [*secrets, *sorted(inventory.glob("group_vars/**/*.yml"))]:
+    secrets = vault_file(inventory)
+    found = sorted(inventory.glob("group_vars/**/*.yml"))
+    for path in [secrets, *found] if secrets.is_file() else found:
         content = path.read_bytes()
         if not is_encrypted(content):
             continue

@@ -97,6 +97,10 @@ GHOST = {
 AUDIT = "/var/lib/voicenote/audit.jsonl"
 
 
+def write_lease(lease: dict) -> None:
+    on_host(DEPLOY_LAB, "db1", "sh", "-c", f"echo '{json.dumps(lease)}' > {LEASE}")
+
+
 def lease() -> dict | None:
     result = run_cli("lock", "status", DEPLOY_LAB, "--json")
     assert result.returncode == 0, result.stderr

@@ -17,6 +17,8 @@ from tests.conftest import PROJECT
 from tests.integration.awx import RunningJob, release_store, start_job, synced_inventory
 from tests.integration.deploy_lab.deploys import (
     DEPLOY_LAB,
+    GHOST,
+    LEASE,
     VAULT,
     as_ci_run,
     deploy,
@@ -24,11 +26,12 @@ from tests.integration.deploy_lab.deploys import (
     last_record,
     lease,
     served_version,
+    write_lease,
 )
 from tests.integration.labs import on_host
 from tests.integration.secret_scan import canaries, files_holding
 from voicenote_ops.errors import ExitCode
-from voicenote_ops.paths import state_dir
+from voicenote_ops.lab.state import LabFiles
 
 pytestmark = [pytest.mark.integration, pytest.mark.security]
 
@@ -43,7 +46,7 @@ def awx(deploy_lab, tmp_path_factory):
     way to run job N of a template as a user."""
     bundles = {name: deploy_lab(name) for name in ("1.0.0", "1.1.0")}
     assert deploy(bundles["1.0.0"], "1.0.0").returncode == 0
-    inventory = synced_inventory(state_dir() / "labs" / DEPLOY_LAB / "inventory")
+    inventory = synced_inventory(LabFiles(DEPLOY_LAB).inventory_dir)
     folder = tmp_path_factory.mktemp("awx")
 
     def start(job_id: int, playbook: str, vault: bool = True, **extra_vars) -> RunningJob:
@@ -110,32 +113,11 @@ def test_awx_jobs_deploy_and_roll_back_as_the_cli_does(awx):
     assert files_holding(canaries(), *artifacts) == []
 
 
-def write_lease(holder: str, run: str) -> None:
-    lease = {
-        "id": "0123456789abcdef",
-        "holder": holder,
-        "run": run,
-        "operation": "deploy",
-        "version": "9.9.9",
-        "acquired_at": "x",
-        "renewed_at": "x",
-        "expires_at": "2100-01-01T00:00:00Z",
-        "expires_epoch": 4102444800,
-    }
-    on_host(
-        DEPLOY_LAB,
-        "db1",
-        "sh",
-        "-c",
-        f"echo '{json.dumps(lease)}' > /var/lib/voicenote/deploy.lock",
-    )
-
-
 def test_the_lock_refuses_an_awx_job_while_the_cli_holds_it_and_the_other_way_round(awx):
     bundles, _, start = awx
     before = served_version()
     # A lease a CI run's CLI holds: an AWX job (another run: awx:321) is refused, naming it.
-    write_lease("ci:1111 (tester)", "1111")
+    write_lease({**GHOST, "holder": "ci:1111 (tester)", "run": "1111"})
     try:
         refused = start(
             321,
@@ -148,7 +130,7 @@ def test_the_lock_refuses_an_awx_job_while_the_cli_holds_it_and_the_other_way_ro
         assert "by ci:1111 (tester) holds the deploy lock" in said, refused.stdout[-3000:]
         assert served_version() == before and lease()["holder"] == "ci:1111 (tester)"
     finally:
-        on_host(DEPLOY_LAB, "db1", "rm", "-f", "/var/lib/voicenote/deploy.lock")
+        on_host(DEPLOY_LAB, "db1", "rm", "-f", LEASE)
 
     # An AWX job holding the lease through a watch: the CLI is refused, naming the job.
     running = start(
@@ -193,7 +175,7 @@ def test_ansible_navigator_without_an_execution_environment_deploys_and_rolls_ba
     """`ansible-navigator run --ee false` (stdout mode, no playbook artifact: it would keep every
     event beside the playbook), the lab's inventory and vault password file as for the CLI."""
     bundles, _, _ = awx
-    inventory = state_dir() / "labs" / DEPLOY_LAB / "inventory"
+    inventory = LabFiles(DEPLOY_LAB).inventory_dir
     bin_dir = Path(sys.executable).parent
 
     def navigator(playbook: str, *extra: str) -> subprocess.CompletedProcess:

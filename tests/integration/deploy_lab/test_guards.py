@@ -14,7 +14,6 @@ from tests.conftest import run_cli
 from tests.integration.deploy_lab.deploys import (
     DEPLOY_LAB,
     GHOST,
-    LEASE,
     as_ci_run,
     deploy,
     fleet_status,
@@ -24,6 +23,7 @@ from tests.integration.deploy_lab.deploys import (
     served_version,
     start_deploy,
     wait_for_phase,
+    write_lease,
 )
 from tests.integration.labs import on_host
 from voicenote_ops.errors import ExitCode
@@ -41,10 +41,6 @@ def bundles(deploy_lab):
     result = deploy(built["1.1.0"], "1.1.0")
     assert result.returncode == 0, result.stderr
     return built
-
-
-def write_lease(lease: dict) -> None:
-    on_host(DEPLOY_LAB, "db1", "sh", "-c", f"echo '{json.dumps(lease)}' > {LEASE}")
 
 
 def test_a_second_deploy_and_a_provision_are_refused_naming_the_holder(bundles):
