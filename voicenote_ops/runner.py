@@ -143,7 +143,7 @@ class _EventCollector:
         if status == "ok" and result.get("changed"):
             status = "changed"
         if status in ("failed", "unreachable") and not data.get("ignore_errors"):
-            outcome.failed_play, outcome.failed_task = self.play, task
+            outcome.failed_task = task
             outcome.message = _message(result)
         elif status == "ok" or status == "changed":
             outcome.results[task] = result

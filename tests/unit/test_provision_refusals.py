@@ -157,8 +157,11 @@ FAILURES = [
 def test_a_failed_provision_maps_to_its_exit_code(outcome, phase, host, task, message, code, said):
     reported = {
         "voicenote_outcome": outcome,
-        "voicenote_failure": {"phase": phase, "host": host, "task": task, "message": message},
-    }
+        "voicenote_failure": {
+            "phase": phase, "host": host, "task": task, "message": message,
+            "held": phase == "lock",
+        },
+    }  # fmt: skip
     result = RunResult("failed", 2, 1.0, {"localhost": HostOutcome(failed=1)}, reported)
     error = failure_of_run(result)
     assert error.code == code
@@ -180,16 +183,20 @@ def test_the_restarts_are_said_per_host_with_the_files_that_made_them():
 
 
 @pytest.mark.parametrize(
-    ("play", "message", "code"),
+    ("phase", "message", "held", "code"),
     [
-        ("Lock: take the environment's deploy lock",
-         "deploy of 1.0.0 by ci:1111 (tester) holds the deploy lock since t", ExitCode.REFUSED),
-        ("Verify: check the request before any host",
-         "voicenote_lock_wait must be whole seconds from 0", ExitCode.INVALID),
+        ("lock", "deploy of 1.0.0 by ci:1111 (tester) holds the deploy lock since t", True,
+         ExitCode.REFUSED),
+        ("lock", "db1 did not answer", False, ExitCode.ATTENTION),
+        ("verify", "voicenote_lock_wait must be whole seconds from 0", False, ExitCode.INVALID),
     ],
 )  # fmt: skip
-def test_a_refusal_that_ends_the_playbook_before_its_report(play, message, code):
-    """The lock play and the request's checks fail the whole run at once: nothing reported."""
-    host = HostOutcome(failed=1, failed_play=play, failed_task="t", message=message)
-    error = failure_of_run(RunResult("failed", 2, 1.0, {"localhost": host}))
+def test_a_refusal_that_ends_the_playbook_before_its_report(phase, message, held, code):
+    """The lock play and the request's checks fail the whole run at once, with the record given
+    by their rescue (tasks/refuse.yml, tasks/record-failure.yml) and no outcome."""
+    record = {"host": "localhost", "phase": phase, "task": "t", "message": message, "held": held}
+    host = HostOutcome(failed=1, failed_task="t", message="other words")
+    error = failure_of_run(
+        RunResult("failed", 2, 1.0, {"localhost": host}, {"voicenote_failure": record})
+    )
     assert error.code == code and message in error.render()

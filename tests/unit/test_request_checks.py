@@ -15,6 +15,8 @@ from tests.unit.test_bundle_contents import TOP, crafted_bundle
 from tests.unit.test_cli_errors import assert_refused
 from voicenote_ops.bundle.signature import lab_signing_key, sign_bundle
 from voicenote_ops.errors import ExitCode
+from voicenote_ops.runner import PlaybookRun, run_playbook
+from voicenote_ops.services.outcome import failure_of
 from voicenote_ops.vault import read_vault, write_vault
 
 pytestmark = [pytest.mark.unit, pytest.mark.security]
@@ -86,6 +88,20 @@ def test_the_playbooks_refuse_what_the_cli_refuses(cli, tmp_path, case) -> None:
     assert_refused(result, ExitCode.INVALID, cli_says)
     done = ansible_playbook(playbook, "-e", json.dumps(variables), inventory=PROD)
     assert_refused_on_the_controller(done, playbook_says)
+
+
+@pytest.mark.parametrize("case", ["release candidate to prod", "negative lock wait on a rollback"])
+def test_a_refusal_by_the_playbooks_checks_reaches_the_cli_as_the_runs_record(case) -> None:
+    """Run as the CLI runs it (ansible-runner): the verify phase's rescue gives the refusal as
+    the run's record (set_stats voicenote_failure, phase verify), from which alone the CLI's
+    outcome is invalid input (exit 2) with the playbook's sentence."""
+    _arguments, playbook, variables, _cli_says, playbook_says = REQUESTS[case]
+    result = run_playbook(PlaybookRun(playbook, (PROD,), variables), on_progress=lambda _: None)
+    record = result.reported["voicenote_failure"]
+    assert record["phase"] == "verify" and record["host"] == "localhost", record
+    error = failure_of("The run", result)
+    assert error.code == ExitCode.INVALID
+    assert playbook_says in " ".join(error.render().split()), error.render()
 
 
 def test_the_deploy_playbook_refuses_a_crafted_bundle_with_the_modules_sentence(tmp_path) -> None:

@@ -13,17 +13,22 @@ from rich.text import Text
 from voicenote_ops import rules
 from voicenote_ops.cli.output import err_console
 from voicenote_ops.models.results import Progress
-from voicenote_ops.services.outcome import phase
 
 # Shown as lines of their own (a notice: what the run does about a Ctrl-C).
 _SHOWN_STATUSES = {"changed", "failed", "unreachable", "notice"}
 
 
+def _label(play: str) -> str:
+    """The line's label: a play's name starts with its phase ("Upload: install ..."). For the
+    display only; what a run's outcome is comes from its record (services/outcome.py)."""
+    return play.split(":", 1)[0].strip().lower()
+
+
 def _line(started: float, step: Progress, phases: tuple[str, ...] = ()) -> str:
-    # A play's name starts with its phase ("Upload: install ..."); the phase is enough here, and
-    # the bracket says where it stands among the operation's phases (playbooks/vars/phases.yml):
-    # "[  12.3s  5/13] upload: ...". A line of a phase starts "] PHASE: " whatever its place.
-    name = phase(step.play) if step.play else ""
+    # The phase is enough here, and the bracket says where it stands among the operation's phases
+    # (playbooks/vars/phases.yml): "[  12.3s  5/13] upload: ...". A line of a phase starts
+    # "] PHASE: " whatever its place.
+    name = _label(step.play) if step.play else ""
     place = f" {phases.index(name) + 1:2d}/{len(phases)}" if name in phases else ""
     where = f"{name}: {step.task}" if step.play else step.task
     head = f"[{time.monotonic() - started:6.1f}s{place}]"

@@ -22,7 +22,6 @@ class HostOutcome:
     failed: int = 0
     unreachable: int = 0
     skipped: int = 0
-    failed_play: str | None = None
     failed_task: str | None = None
     message: str | None = None
     # Last result of each task by name (ansible has already censored no_log results).

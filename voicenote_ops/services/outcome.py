@@ -1,7 +1,11 @@
 """What a failed run of a changing playbook means for the fleet, as an exit code and a message.
 
-The playbooks report their outcome (set_stats `voicenote_outcome`); a run that failed before any
-host switched is contained by construction. Anything else is uncertain and needs attention.
+Read from the run's record only, never from the wording of a task, play or message: the
+playbooks give the run's first failure (set_stats `voicenote_failure`: host, phase, task,
+message, outage, held) as it happens (tasks/record-failure.yml, tasks/refuse.yml for the verify
+phase) and the outcome at the end (`voicenote_outcome`, playbooks/report.yml). A failure in a
+phase before any host switched is contained by construction; a failed run with no record, or
+one past the switch, needs attention.
 """
 
 from voicenote_ops import rules
@@ -14,19 +18,13 @@ from voicenote_ops.errors import (
 )
 from voicenote_ops.models.results import RunResult
 
-# Phases (first word of a play's name, declared in playbooks/vars/phases.yml) in which no host
-# has switched yet; whose refusal is a guard's (nothing was changed, on purpose); that checks the
-# request on the controller, before any host is contacted.
+# Phases (declared in playbooks/vars/phases.yml) in which no host has switched yet; whose refusal
+# is a guard's (nothing was changed, on purpose); that checks the request on the controller,
+# before any host is contacted.
 BEFORE_SWITCH = rules.before_switch_phases()
 GUARDS = rules.guard_phases()
 CHECKS = rules.check_phase()
-# How the lock module says that someone else holds the lease.
-LOCK_HELD = "holds the deploy lock"
-CONTROLLER = "localhost"
-
-
-def phase(play: str | None) -> str:
-    return (play or "").split(":", 1)[0].strip().lower() or "unknown"
+LOCK = "lock"
 
 
 def interrupted(action: str, result: RunResult) -> OpsError | None:
@@ -55,56 +53,47 @@ def failure_of(action: str, result: RunResult) -> OpsError | None:
     stopped = interrupted(action, result)
     if stopped:
         return stopped
-    reported = result.reported.get("voicenote_failure") or {}
-    if reported.get("outage"):
+    record = result.reported.get("voicenote_failure") or {}
+    phase, message = record.get("phase"), record.get("message")
+    if record.get("outage"):
         return NeedsAttention(
-            f"{action} could not start: {reported.get('message')}",
+            f"{action} could not start: {message}",
             "Nothing changed. Bring it back (`voicenote-ops ping ENV`, `voicenote-ops health ENV`) "
             "and run it again.",
         )
-    failed = {
-        host: outcome
-        for host, outcome in result.hosts.items()
-        if (outcome.failed_task or outcome.unreachable) and phase(outcome.failed_play) != "report"
-    }
-    invalid = [o.message for o in failed.values() if phase(o.failed_play) == CHECKS]
-    if invalid:
-        return InvalidInput(f"{action} was refused: {invalid[0]}", "Nothing changed on any host.")
-    refused = [
-        (phase(o.failed_play), o.message) for o in failed.values() if phase(o.failed_play) in GUARDS
-    ]
-    if reported.get("phase") in GUARDS:
-        refused.insert(0, (reported["phase"], reported.get("message")))
-    if refused:
-        guard, message = refused[0]
-        if guard == "lock" and LOCK_HELD not in (message or ""):
-            return NeedsAttention(
-                f"{action} could not take the deploy lock: {message}",
-                "Nothing changed. Check the db host with `voicenote-ops ping ENV`.",
-            )
+    if phase == CHECKS:
+        return InvalidInput(f"{action} was refused: {message}", "Nothing changed on any host.")
+    if phase == LOCK and not record.get("held"):
+        return NeedsAttention(
+            f"{action} could not take the deploy lock: {message}",
+            "Nothing changed. Check the db host with `voicenote-ops ping ENV`.",
+        )
+    if phase in GUARDS:
         hint = " Wait (--lock-wait SECONDS) or see `voicenote-ops lock status ENV`."
         return GuardRefused(
             f"{action} was refused: {message}",
-            "Nothing changed." + (hint if guard == "lock" else ""),
+            "Nothing changed." + (hint if phase == LOCK else ""),
         )
-    if reported and result.reported.get("voicenote_outcome") == "contained":
+    where = f'{record.get("host")} in phase {phase} at "{record.get("task")}": {message}'
+    if result.reported.get("voicenote_outcome") == "contained":
         return ContainedFailure(
-            f"{action} failed on {reported.get('host')} in phase {reported.get('phase')} at "
-            f'"{reported.get("task")}": {reported.get("message")}',
-            "Every app host serves the release it served before.",
+            f"{action} failed on {where}", "Every app host serves the release it served before."
         )
-    if failed and all(phase(o.failed_play) in BEFORE_SWITCH for o in failed.values()):
-        host, outcome = next(iter(sorted(failed.items())))
-        where = "unreachable" if outcome.unreachable else f'at "{outcome.failed_task}"'
+    if phase in BEFORE_SWITCH:
         return ContainedFailure(
-            f"{action} failed on {host} in phase {phase(outcome.failed_play)} {where}: "
-            f"{outcome.message}",
+            f"{action} failed on {where}",
             "No host had switched: every app host still serves its previous release.",
         )
-    detail = "; ".join(
-        f"{host} in phase {phase(o.failed_play)}: {o.message}" for host, o in sorted(failed.items())
+    detail = (
+        where
+        if record
+        else "; ".join(
+            f"{host}: {o.message}"
+            for host, o in sorted(result.hosts.items())
+            if (o.failed or o.unreachable) and o.message
+        )
     )
     return NeedsAttention(
-        f"{action} failed and the fleet state is uncertain ({detail or 'no host reported'}).",
+        f"{action} failed and the fleet state is uncertain ({detail or 'no failure recorded'}).",
         "Run `voicenote-ops status ENV` to see what each host serves, then deploy or roll back.",
     )

@@ -10,7 +10,7 @@ from voicenote_ops.errors import ContainedFailure, InvalidInput, NeedsAttention,
 from voicenote_ops.models.results import Progress, RunResult
 from voicenote_ops.runner import PlaybookRun, run_playbook
 from voicenote_ops.services import requests
-from voicenote_ops.services.outcome import CHECKS, GUARDS, failure_of, phase
+from voicenote_ops.services.outcome import CHECKS, GUARDS, failure_of
 
 PLAYBOOK = "provision.yml"
 
@@ -108,9 +108,8 @@ def failure_of_run(result: RunResult) -> OpsError | None:
         return None
     reported = result.reported.get("voicenote_failure") or {}
     # The request refused, the lock held or not taken, a dependency down, an interrupt: as a
-    # deploy's (a refusal in the lock phase ends the playbook before it reports anything).
-    before = {phase(o.failed_play) for o in result.hosts.values()} & (GUARDS | {CHECKS})
-    if before or reported.get("phase") in GUARDS or reported.get("outage") or result.interrupts:
+    # deploy's.
+    if reported.get("phase") in GUARDS | {CHECKS} or reported.get("outage") or result.interrupts:
         return failure_of("Provisioning", result)
     if reported:
         said = (
