@@ -111,3 +111,12 @@ def test_a_dependency_that_did_not_answer_needs_attention_naming_it():
     assert error.code == ExitCode.ATTENTION
     assert "could not start: PostgreSQL on db1 did not answer" in error.render()
     assert "Nothing changed." in error.render()
+
+
+def test_a_host_that_could_not_be_switched_back_needs_attention_naming_it():
+    result = run(record("switch", "the hook failed"), "failed")
+    result.reported["voicenote_not_switched_back"] = ["app1"]
+    error = failure_of("The deploy of 1.0.0", result)
+    assert error.code == ExitCode.ATTENTION
+    assert "app1 could not be switched back" in error.render()
+    assert "voicenote-ops status ENV" in error.render()

@@ -25,6 +25,9 @@ BEFORE_SWITCH = rules.before_switch_phases()
 GUARDS = rules.guard_phases()
 CHECKS = rules.check_phase()
 LOCK = "lock"
+SEE_WHAT_SERVES = (
+    "Run `voicenote-ops status ENV` to see what each host serves, then deploy or roll back."
+)
 
 
 def interrupted(action: str, result: RunResult) -> OpsError | None:
@@ -75,6 +78,13 @@ def failure_of(action: str, result: RunResult) -> OpsError | None:
             "Nothing changed." + (hint if phase == LOCK else ""),
         )
     where = f'{record.get("host")} in phase {phase} at "{record.get("task")}": {message}'
+    stuck = result.reported.get("voicenote_not_switched_back") or []
+    if stuck:
+        return NeedsAttention(
+            f"{action} failed on {where}; {', '.join(stuck)} could not be switched back and "
+            "still serve the new release.",
+            SEE_WHAT_SERVES,
+        )
     if result.reported.get("voicenote_outcome") == "contained":
         return ContainedFailure(
             f"{action} failed on {where}", "Every app host serves the release it served before."
@@ -95,5 +105,5 @@ def failure_of(action: str, result: RunResult) -> OpsError | None:
     )
     return NeedsAttention(
         f"{action} failed and the fleet state is uncertain ({detail or 'no failure recorded'}).",
-        "Run `voicenote-ops status ENV` to see what each host serves, then deploy or roll back.",
+        SEE_WHAT_SERVES,
     )

@@ -2,7 +2,8 @@
 the tool: a release that does not start, a migration that raises, an app host lost mid-deploy,
 a release that passes its health gate but fails real traffic after the switch, the database
 down before a deploy, nginx refusing the switch's configuration, Ctrl-C in the switch phase.
-Every case ends with every reachable app host serving the release it served before."""
+Every case ends with every reachable app host serving the release it served before; the one
+case where that cannot hold (a host that cannot be switched back) says so and names the host."""
 
 import json
 import os
@@ -12,6 +13,7 @@ import pytest
 
 from tests.integration.deploy_lab.deploys import (
     DEPLOY_LAB,
+    ansible_playbook,
     assert_fleet_serves,
     deploy,
     deploy_losing_app2,
@@ -144,3 +146,51 @@ def test_ctrl_c_in_the_switch_phase_stops_contained_and_a_rerun_converges(bundle
     rerun = deploy(bundles["1.0.0"], "1.0.0")
     assert rerun.returncode == 0, rerun.stderr
     assert_fleet_serves("1.0.0", ["0002"])
+
+
+# An operator's after_switch hook that leaves a typo in app1's nginx configuration, then fails
+# there: app1 has switched, and its switch back (nginx -t first) cannot pass.
+TYPO_AFTER_SWITCH = """\
+- name: Leave a typo in nginx's configuration, as an operator's mistake would
+  ansible.builtin.copy:
+    content: "not_a_directive;\\n"
+    dest: /etc/nginx/conf.d/zz-typo.conf
+    mode: "0644"
+  become: true
+  when: inventory_hostname == 'app1'
+- name: Fail after the switch
+  ansible.builtin.fail:
+    msg: the operator's hook failed after the switch
+  when: inventory_hostname == 'app1'
+"""
+
+
+def test_a_host_that_cannot_be_switched_back_is_named_and_the_run_still_reports(bundles, tmp_path):
+    """Through the plain ansible-playbook path: app1 switched to the other release, then failed;
+    its switch back is refused by nginx -t. The run goes on to its report: the lock is released,
+    the audit record says failed (not contained), and the run's last words name app1 as still
+    serving the new color. Once the typo is gone, a deploy of the release before brings the
+    fleet back."""
+    before = served_version()
+    target = {"1.0.0": "1.1.0", "1.1.0": "1.0.0"}[before]
+    hook = tmp_path / "after_switch.yml"
+    hook.write_text(TYPO_AFTER_SWITCH)
+    extra = tmp_path / "request.json"
+    extra.write_text(json.dumps({
+        "voicenote_version": target, "voicenote_artifact": str(bundles[target]),
+        "voicenote_hooks": {"after_switch": str(hook)},
+    }))  # fmt: skip
+    try:
+        done = ansible_playbook("deploy.yml", "-e", f"@{extra}")
+        said = " ".join(done.stdout.split())
+        assert done.returncode != 0, said[-3000:]
+        assert "app1 could not be switched back and still serve the new color" in said, said[-3000:]
+        assert last_record()["result"] == "failed", last_record()
+        assert lease() is None
+        live = {host["host"]: host["live_version"] for host in fleet_status()["hosts"]}
+        assert live == {"app1": target, "app2": before}, live
+    finally:
+        on_host(DEPLOY_LAB, "app1", "rm", "-f", "/etc/nginx/conf.d/zz-typo.conf")
+    again = deploy(bundles[before], before)
+    assert again.returncode == 0, again.stderr
+    assert_fleet_serves(before, ["0002"])
