@@ -6,8 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import PROJECT
 from voicenote_ops.bundle.manifest import Manifest
 from voicenote_ops.environments import Environment, Kind
+from voicenote_ops.models import playbook_vars
 from voicenote_ops.models.requests import DeployRequest, RollbackRequest
 from voicenote_ops.services.deploy import deploy_run
 from voicenote_ops.services.rollback import rollback_run
@@ -120,3 +122,10 @@ def test_a_rotation_names_only_its_secret_never_a_value():
         "voicenote_env_name": "prod",
         "voicenote_rotate_secret": "redis-password",
     }
+
+
+def test_every_variable_the_runs_pass_is_one_a_playbook_reads():
+    """The table the runs and `ci vars` pass their fields through names only variables the
+    playbooks (or the tasks they import) read: a misspelt name would be passed and ignored."""
+    read = "\n".join(path.read_text() for path in (PROJECT / "playbooks").rglob("*.yml"))
+    assert not [name for name in playbook_vars.NAMES.values() if name not in read]

@@ -27,6 +27,7 @@ from voicenote_ops.errors import (
     machine_failure,
 )
 from voicenote_ops.extravars import write_private_file, write_vars_file
+from voicenote_ops.models import playbook_vars
 
 DEPLOYING_BRANCHES = {"develop": "dev", "staging": "staging"}
 PROD = "prod"
@@ -276,23 +277,22 @@ class PlaybookVars:
         for version in (self.version, self.rollback_to):
             if version is not None:
                 check_release_version(version)
-        given = {
-            "voicenote_version": self.version,
-            "voicenote_artifact": self.artifact,
-            "voicenote_artifact_signature": self.artifact_signature,
-            "voicenote_batch_size": self.batch_size,
-            "voicenote_stop_previous": self.stop_previous or None,
-            "voicenote_lock_wait": self.lock_wait,
-            "voicenote_watch_seconds": self.watch_seconds,
-            "voicenote_promotion_override": self.override_promotion,
-            "voicenote_rollback_to": self.rollback_to,
-            "voicenote_allow_downgrade": self.downgrade or None,
-            "voicenote_lock_take_over": self.take_over or None,
-            "voicenote_hooks": dict(_hook(text) for text in self.hooks) or None,
-            "voicenote_allow_server_restart": self.allow_server_restart or None,
-            "voicenote_ignore_alerts_reason": self.ignore_alerts,
-        }
-        return {name: value for name, value in given.items() if value is not None}
+        return playbook_vars.extravars(
+            version=self.version,
+            artifact=self.artifact,
+            artifact_signature=self.artifact_signature,
+            batch_size=self.batch_size,
+            stop_previous=self.stop_previous or None,
+            lock_wait=self.lock_wait,
+            watch_seconds=self.watch_seconds,
+            override_promotion=self.override_promotion,
+            rollback_to=self.rollback_to,
+            downgrade=self.downgrade or None,
+            take_over=self.take_over or None,
+            hooks=dict(_hook(text) for text in self.hooks) or None,
+            allow_server_restart=self.allow_server_restart or None,
+            ignore_alerts=self.ignore_alerts,
+        )
 
 
 def _hook(text: str) -> tuple[str, str]:

@@ -4,6 +4,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from voicenote_ops.bundle.version import check_release_version
+from voicenote_ops.models import playbook_vars
 from voicenote_ops.models.requests import DeployRequest
 from voicenote_ops.models.results import Progress, RunResult
 from voicenote_ops.runner import PlaybookRun, run_playbook
@@ -13,26 +14,23 @@ from voicenote_ops.services import requests
 def deploy_run(request: DeployRequest, playbook: str = "deploy.yml") -> PlaybookRun:
     """The documented variables of deploy.yml: what CI would pass with -e. The deploy
     itself stops at its next phase on Ctrl-C (its plan changes nothing)."""
-    # Not passed when not asked for: the inventory's value or the playbook's default applies.
-    optional = {
-        "voicenote_promotion_override": request.override_promotion or None,
-        "voicenote_ignore_alerts_reason": request.ignore_alerts or None,
-        "voicenote_image_digest": request.image_digest or None,
-        "voicenote_watch_seconds": request.watch_seconds,
-    }
     return request.environment.playbook_run(
         playbook,
         interruptible=playbook == "deploy.yml",
-        extravars={
-            "voicenote_version": request.version,
-            "voicenote_artifact": str(request.artifact),
-            "voicenote_batch_size": request.batch_size,
-            "voicenote_stop_previous": request.stop_previous,
-            "voicenote_lock_wait": request.lock_wait,
-            "voicenote_lock_take_over": request.take_over,
-            "voicenote_env_name": request.environment.name,
-            **{name: value for name, value in optional.items() if value is not None},
-        },
+        extravars=playbook_vars.extravars(
+            version=request.version,
+            artifact=str(request.artifact),
+            batch_size=request.batch_size,
+            stop_previous=request.stop_previous,
+            lock_wait=request.lock_wait,
+            take_over=request.take_over,
+            env_name=request.environment.name,
+            # Not passed when not asked for: the inventory's value or the playbook's default.
+            override_promotion=request.override_promotion or None,
+            ignore_alerts=request.ignore_alerts or None,
+            image_digest=request.image_digest or None,
+            watch_seconds=request.watch_seconds,
+        ),
         verbosity=request.verbosity,
     )
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from voicenote_ops.environments import Environment, Kind
 from voicenote_ops.errors import ContainedFailure, InvalidInput, NeedsAttention, OpsError
+from voicenote_ops.models import playbook_vars
 from voicenote_ops.models.results import Progress, RunResult
 from voicenote_ops.runner import PlaybookRun, run_playbook
 from voicenote_ops.services import requests
@@ -50,12 +51,12 @@ def provision_request(
     return PlaybookRun(
         playbook=PLAYBOOK,
         inventories=(environment.inventory,),
-        extravars={
-            "voicenote_lock_wait": lock_wait,
-            "voicenote_lock_take_over": take_over,
-            "voicenote_env_name": environment.name,
-            "voicenote_allow_server_restart": allow_server_restart,
-        },
+        extravars=playbook_vars.extravars(
+            lock_wait=lock_wait,
+            take_over=take_over,
+            env_name=environment.name,
+            allow_server_restart=allow_server_restart,
+        ),
         check=check,
         vault_password_file=password_file,
         interruptible=not check,

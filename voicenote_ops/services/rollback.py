@@ -3,6 +3,7 @@
 from collections.abc import Callable
 
 from voicenote_ops.bundle.version import check_release_version
+from voicenote_ops.models import playbook_vars
 from voicenote_ops.models.requests import RollbackRequest
 from voicenote_ops.models.results import Progress, RunResult
 from voicenote_ops.runner import PlaybookRun, run_playbook
@@ -33,14 +34,14 @@ def rollback_run(request: RollbackRequest) -> PlaybookRun:
     its next phase."""
     return request.environment.playbook_run(
         "rollback.yml",
-        extravars={
-            "voicenote_rollback_to": request.to or "",
-            "voicenote_lock_wait": request.lock_wait,
-            "voicenote_lock_take_over": request.take_over,
-            "voicenote_allow_downgrade": request.downgrade,
-            "voicenote_stop_previous": request.stop_previous,
-            "voicenote_env_name": request.environment.name,
-        },
+        extravars=playbook_vars.extravars(
+            rollback_to=request.to or "",
+            lock_wait=request.lock_wait,
+            take_over=request.take_over,
+            downgrade=request.downgrade,
+            stop_previous=request.stop_previous,
+            env_name=request.environment.name,
+        ),
         interruptible=True,
     )
 

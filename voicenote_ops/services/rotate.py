@@ -19,6 +19,7 @@ from typing import Any
 
 from voicenote_ops.environments import Environment
 from voicenote_ops.errors import GuardRefused, InvalidInput, OpsError
+from voicenote_ops.models import playbook_vars
 from voicenote_ops.models.results import Progress, RunResult
 from voicenote_ops.runner import PlaybookRun, run_playbook
 from voicenote_ops.services.requests import check_lock_wait, environment_with_vault
@@ -160,11 +161,11 @@ def rotate_run(rotation: Rotation, lock_wait: int) -> PlaybookRun:
     holds both values). Ctrl-C stops it at its next phase."""
     return rotation.environment.playbook_run(
         "rotate.yml",
-        extravars={
-            "voicenote_lock_wait": lock_wait,
-            "voicenote_env_name": rotation.environment.name,
-            "voicenote_rotate_secret": rotation.secret,
-        },
+        extravars=playbook_vars.extravars(
+            lock_wait=lock_wait,
+            env_name=rotation.environment.name,
+            rotate_secret=rotation.secret,
+        ),
         interruptible=True,
     )
 
