@@ -15,7 +15,12 @@ from voicenote_ops.errors import ExitCode, GuardRefused, InvalidInput
 from voicenote_ops.models.results import HostOutcome, RunResult
 from voicenote_ops.services import provision as provision_service
 from voicenote_ops.services import requests
-from voicenote_ops.services.provision import failure_of_run, provision_request, restart_lines
+from voicenote_ops.services.provision import (
+    failure_of_run,
+    prepare,
+    provision_run,
+    restart_lines,
+)
 
 pytestmark = pytest.mark.unit
 
@@ -30,7 +35,7 @@ def test_no_vault_password_is_invalid_input_with_the_fix(tmp_path, monkeypatch):
     monkeypatch.delenv("VOICENOTE_VAULT_PASSWORD_FILE", raising=False)
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     with pytest.raises(InvalidInput) as refused:
-        provision_request(environment(tmp_path), check=False)
+        prepare(environment(tmp_path), check=False)
     assert refused.value.code == ExitCode.INVALID
     assert "dev.vault-password" in refused.value.fix
 
@@ -40,7 +45,7 @@ def test_missing_secrets_file_is_invalid_input(tmp_path, monkeypatch):
     password.write_text("x\n")
     monkeypatch.setenv("VOICENOTE_VAULT_PASSWORD_FILE", str(password))
     with pytest.raises(InvalidInput, match="no secrets file"):
-        provision_request(environment(tmp_path), check=False)
+        prepare(environment(tmp_path), check=False)
 
 
 def test_request_carries_check_mode_and_the_vault_password_file(tmp_path, monkeypatch):
@@ -48,12 +53,12 @@ def test_request_carries_check_mode_and_the_vault_password_file(tmp_path, monkey
     password.write_text("x\n")
     monkeypatch.setenv("VOICENOTE_VAULT_PASSWORD_FILE", str(password))
     (tmp_path / "dev.vault.yml").write_text("")
-    request = provision_request(environment(tmp_path), check=True)
+    request = provision_run(prepare(environment(tmp_path), check=True))
     assert request.playbook == "provision.yml"
     assert request.check and request.vault_password_file == password
     # Ctrl-C stops a provision at its next step; --check changes nothing to stop.
     assert not request.interruptible
-    assert provision_request(environment(tmp_path), check=False).interruptible
+    assert provision_run(prepare(environment(tmp_path), check=False)).interruptible
     assert request.cmdline() == f"--check --vault-password-file {password}"
     # Under the deploy lock (refused at once by default), recorded under the environment's name.
     assert request.extravars == {
@@ -126,7 +131,7 @@ def test_a_wrong_vault_password_is_refused_before_any_host(tmp_path, monkeypatch
     lab_vault = PROJECT / "inventories" / "lab.vault.yml"
     (tmp_path / "dev.vault.yml").write_bytes(lab_vault.read_bytes())
     with pytest.raises(InvalidInput, match=r"does not open .*/dev\.vault\.yml\."):
-        provision_request(environment(tmp_path), check=False)
+        prepare(environment(tmp_path), check=False)
 
 
 # How a failed provision maps to the exit codes: the outcome and first failure the playbook

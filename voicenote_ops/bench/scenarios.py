@@ -175,7 +175,7 @@ class Bench:
     def provision(self, lab: str) -> None:
         env = resolve(lab)
         _checked("provision", provision_service.provision(
-            provision_service.provision_request(env, False), _quiet))  # fmt: skip
+            provision_service.prepare(env, False), _quiet))  # fmt: skip
 
     def deploy(self, lab: str, version: str, artifact: Path, batch_size: int = 1) -> RunResult:
         request = deploy_service.prepare(lab, version, artifact, batch_size=batch_size)
@@ -271,7 +271,7 @@ class Bench:
         self.provisioned = True
 
     def _provision_run(self) -> RunResult:
-        request = provision_service.provision_request(resolve(self.prod_lab), False)
+        request = provision_service.prepare(resolve(self.prod_lab), False)
         return provision_service.provision(request, _quiet)
 
     def prepare_prod(self) -> None:

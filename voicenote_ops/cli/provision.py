@@ -12,8 +12,8 @@ from voicenote_ops.models.results import RunResult
 from voicenote_ops.services import requests
 from voicenote_ops.services.provision import (
     failure_of_run,
+    prepare,
     provision,
-    provision_request,
     restart_lines,
     summaries,
 )
@@ -62,7 +62,7 @@ def provision_command(
     """Users, packages, PostgreSQL, Redis, nginx, env files and the app's unit on every host,
     under the deploy lock (--check takes none) and recorded in the audit trail."""
     env = resolve(environment)
-    request = provision_request(env, check, lock_wait, take_over, allow_server_restart)
+    request = prepare(env, check, lock_wait, take_over, allow_server_restart)
     if not check:
         requests.consent(env, "Provision", yes, typer.confirm)
     with live_progress(f"provision {env.name}", "provision") as on_progress:

@@ -40,3 +40,14 @@ class RollbackRequest:
     # Stop the color rolled away from once the switch is verified.
     stop_previous: bool = False
     take_over: bool = False
+
+
+@dataclass(frozen=True)
+class ProvisionRequest:
+    environment: Environment
+    # --check: read what would change; take no lock, change and record nothing.
+    check: bool = False
+    lock_wait: int = 0
+    take_over: bool = False
+    # Restart PostgreSQL or Redis for a setting they read only at start (their clients drop).
+    allow_server_restart: bool = False

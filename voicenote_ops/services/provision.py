@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from voicenote_ops.environments import Environment, Kind
 from voicenote_ops.errors import ContainedFailure, InvalidInput, NeedsAttention, OpsError
 from voicenote_ops.models import playbook_vars
+from voicenote_ops.models.requests import ProvisionRequest
 from voicenote_ops.models.results import Progress, RunResult
 from voicenote_ops.runner import PlaybookRun, run_playbook
 from voicenote_ops.services import requests
@@ -31,41 +32,45 @@ class HostSummary:
         return self.failed == 0 and self.unreachable == 0
 
 
-def provision_request(
+def prepare(
     environment: Environment,
     check: bool,
     lock_wait: int = 0,
     take_over: bool = False,
     allow_server_restart: bool = False,
-) -> PlaybookRun:
-    """The run for an environment, after checking its secrets are there and open with its
-    vault password (no host touched)."""
+) -> ProvisionRequest:
+    """Every check that needs no host: the lock wait, and the environment's secrets there and
+    opening with its vault password."""
     requests.check_lock_wait(lock_wait)
-    password_file = requests.vault_password(environment)
+    requests.vault_password(environment)
     vault = environment.vault_file
     if environment.kind is Kind.INVENTORY and not vault.is_file():
         raise InvalidInput(
             f"{environment.name} has no secrets file ({vault}).",
             "Copy vault.yml.example next to it, fill it in and encrypt it (docs/secrets.md).",
         )
-    return PlaybookRun(
-        playbook=PLAYBOOK,
-        inventories=(environment.inventory,),
+    return ProvisionRequest(environment, check, lock_wait, take_over, allow_server_restart)
+
+
+def provision_run(request: ProvisionRequest) -> PlaybookRun:
+    """The documented variables of provision.yml: what CI would pass with -e. Ctrl-C stops it at
+    its next step; --check changes nothing to stop."""
+    return request.environment.playbook_run(
+        PLAYBOOK,
         extravars=playbook_vars.extravars(
-            lock_wait=lock_wait,
-            take_over=take_over,
-            env_name=environment.name,
-            allow_server_restart=allow_server_restart,
+            lock_wait=request.lock_wait,
+            take_over=request.take_over,
+            env_name=request.environment.name,
+            allow_server_restart=request.allow_server_restart,
         ),
-        check=check,
-        vault_password_file=password_file,
-        interruptible=not check,
+        check=request.check,
+        interruptible=not request.check,
     )
 
 
-def provision(request: PlaybookRun, on_progress: Callable[[Progress], None]) -> RunResult:
-    """Run a request of provision_request (made first, so the CLI can confirm in between)."""
-    return run_playbook(request, on_progress=on_progress)
+def provision(request: ProvisionRequest, on_progress: Callable[[Progress], None]) -> RunResult:
+    """Run a request of prepare (made first, so the CLI can confirm in between)."""
+    return run_playbook(provision_run(request), on_progress=on_progress)
 
 
 def summaries(result: RunResult) -> list[HostSummary]:
