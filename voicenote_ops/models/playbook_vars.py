@@ -21,7 +21,8 @@ NAMES = {
     "downgrade": "voicenote_allow_downgrade",
     "hooks": "voicenote_hooks",
     "allow_server_restart": "voicenote_allow_server_restart",
-    "rotate_secret": "voicenote_rotate_secret",
+    # A variable that names which secret to rotate, not a secret.
+    "rotate_secret": "voicenote_rotate_secret",  # nosec B105
     # The environment's name as the CLI knows it (a lab's, or the inventory folder's).
     "env_name": "voicenote_env_name",
 }
