@@ -21,7 +21,7 @@ LAB_VARIABLES = (f"LAB={LAB}", "TOPOLOGY=single", "HOST=node1", "LAB_IMAGE=packa
 # Keep-alive connections through the load balancer with long requests in flight; the block's
 # end stops it.
 KEEP_ALIVE = generator.LoadPlan(
-    rate=40, requests=20_000, duration=500, long_requests=2, long_seconds=5, connections=16
+    rate=20, requests=20_000, duration=500, long_requests=2, long_seconds=5, connections=16
 )
 
 

@@ -1,6 +1,7 @@
-"""`voicenote-ops provision` on a real lab: succeeds; a change to the app's unit reaches both
-colors of every app host as a rolling restart under load, without a failed request; secrets
-rotate under load; then --check finds nothing to change."""
+"""`voicenote-ops provision` on a real lab: succeeds; a secret rotates under load, rolling both
+colors of every app host without a failed request; then --check finds nothing to change. The
+stress tier adds a change to the app's unit rolled the same way by provision, and Redis's
+rotation under load."""
 
 import json
 import os
@@ -61,7 +62,7 @@ def test_first_run_succeeds_on_every_host(lab):
 # Keep-alive load through the load balancer with long transcriptions in flight; the request
 # bound is far above what the restart needs, the block's end stops it.
 LOAD = generator.LoadPlan(
-    rate=40, requests=20_000, duration=500, long_requests=4, long_seconds=8, connections=16
+    rate=20, requests=20_000, duration=500, long_requests=4, long_seconds=8, connections=16
 )
 UNIT = "/etc/systemd/system/voicenote@.service"
 # The lab's test-only vault password.
@@ -89,12 +90,24 @@ def started(host: str) -> dict[str, str]:
     }  # fmt: skip
 
 
+def both_colors_run(release_bundle) -> None:
+    """1.0.0 idle and 1.1.0 live on every app host, deployed unless a test before did: the
+    rolling restarts below need a release in both colors."""
+    if any(host["live_version"] is None for host in fleet_status(LAB)["hosts"]):
+        deploy_releases(LAB, release_bundle, "1.0.0", "1.1.0")
+
+
+# The stress tier's: the default tier rolls both colors of every host under load once, through
+# PostgreSQL's rotation below (the same rolling restart, started by a changed environment file
+# instead of a changed unit); a provision restarting a color onto a changed unit stays in the
+# default tier on the image runtime (image_lab/test_runtime.py).
+@pytest.mark.stress
 def test_a_unit_change_rolls_both_colors_of_every_host_without_a_failed_request(
     lab, release_bundle
 ):
     """Both colors run (1.0.0 idle, 1.1.0 live); one appunit setting changes in the lab's
     group_vars; provision restarts every color, never a serving one in place."""
-    deploy_releases(LAB, release_bundle, "1.0.0", "1.1.0")
+    both_colors_run(release_bundle)
     before = {host: started(host) for host in ("app1", "app2")}
     (group_vars() / "stop-timeout.yml").write_text("appunit_stop_timeout: 46\n")
     with background_load(LAB, LOAD, stop_at_exit=True) as load:
@@ -152,9 +165,7 @@ def rotate_under_load(secret: str) -> None:
 def test_a_redis_password_rotation_under_load_fails_no_request_and_revokes_the_old_one(
     lab, release_bundle
 ):
-    # Alone (the stress tier), the lab has no release yet: the load needs one in both colors.
-    if any(host["live_version"] is None for host in fleet_status(LAB)["hosts"]):
-        deploy_releases(LAB, release_bundle, "1.0.0", "1.1.0")
+    both_colors_run(release_bundle)
     vault = lab_vault_file()
     committed = LAB_VAULT
     old = read_vault(vault, VAULT_PASSWORD)["vault_redis_password"]
@@ -185,10 +196,11 @@ def postgresql_login(login: str, password: str) -> subprocess.CompletedProcess:
 
 
 def test_a_postgresql_password_rotation_under_load_fails_no_request_and_revokes_the_old_login(
-    lab,
+    lab, release_bundle
 ):
     """PostgreSQL keeps one password per role: the app moves from the owner role's login to a
     member login of its own, both valid while the colors roll; then the old one cannot log in."""
+    both_colors_run(release_bundle)
     vault = lab_vault_file()
     before = read_vault(vault, VAULT_PASSWORD)
     old_login = before.get("vault_postgresql_app_login", "voicenote")

@@ -1,7 +1,7 @@
 """The project as an AWX / Automation Platform project, on the deploy lab: its inventory synced
 without the vault password, then deploy and rollback as AWX jobs (tests/integration/awx.py)
-giving what the CLI gives and the same audit record, held and refused by the same lock. The
-provision job and ansible-navigator: the heavy tier."""
+giving what the CLI gives and the same audit record. The lock both ways between an AWX job and
+the CLI, the provision job and ansible-navigator: the heavy tier."""
 
 import hashlib
 import json
@@ -113,6 +113,9 @@ def test_awx_jobs_deploy_and_roll_back_as_the_cli_does(awx):
     assert files_holding(canaries(), *artifacts) == []
 
 
+# The stress tier's: the lock lives in the playbooks every path runs (the CLI, an AWX job, plain
+# ansible-playbook); the default tier checks its refusals through the CLI (test_guards.py).
+@pytest.mark.stress
 def test_the_lock_refuses_an_awx_job_while_the_cli_holds_it_and_the_other_way_round(awx):
     bundles, _, start = awx
     before = served_version()
