@@ -60,6 +60,11 @@ def check_phase() -> str:
     return str(_phases()["voicenote_check_phase"])
 
 
+def lock_phase() -> str:
+    """The phase that takes the environment's deploy lock."""
+    return str(_phases()["voicenote_lock_phase"])
+
+
 def guard_phases() -> frozenset[str]:
     """Phases whose failure is a guard's refusal: nothing changed, on purpose."""
     return frozenset(_phases()["voicenote_guard_phases"])

@@ -61,6 +61,16 @@ def test_the_outcome_rules_name_phases_of_the_list():
     assert ci.HOOK_PHASES[:2] == ("before_upload", "after_upload")
 
 
+@pytest.mark.parametrize("operation", OPERATIONS)
+def test_the_lock_is_taken_in_the_lock_phase(operation):
+    """The play that takes the deploy lock (tasks/begin.yml) is in the phase the outcome rules
+    read a lock's failure from, a guard's phase."""
+    taking = [phase_of(play) for play in plays(f"{operation}.yml")
+              if "tasks/begin.yml" in yaml.safe_dump(play)]  # fmt: skip
+    assert taking == [rules.lock_phase()]
+    assert rules.lock_phase() in rules.guard_phases()
+
+
 def _table_phases(document: str, heading: str) -> tuple[str, ...]:
     """The first column of the table under a document's heading."""
     text = (PROJECT / "docs" / document).read_text()

@@ -20,11 +20,11 @@ from voicenote_ops.models.results import RunResult
 
 # Phases (declared in playbooks/vars/phases.yml) in which no host has switched yet; whose refusal
 # is a guard's (nothing was changed, on purpose); that checks the request on the controller,
-# before any host is contacted.
+# before any host is contacted; that takes the deploy lock.
 BEFORE_SWITCH = rules.before_switch_phases()
 GUARDS = rules.guard_phases()
 CHECKS = rules.check_phase()
-LOCK = "lock"
+LOCK = rules.lock_phase()
 SEE_WHAT_SERVES = (
     "Run `voicenote-ops status ENV` to see what each host serves, then deploy or roll back."
 )
