@@ -1,12 +1,15 @@
 """What a failed run of a changing playbook means for the fleet, as an exit code and a message.
 
-Read from the run's record only, never from the wording of a task, play or message: the
-playbooks give the run's first failure (set_stats `voicenote_failure`: host, phase, task,
-message, outage, held) as it happens (tasks/record-failure.yml, tasks/refuse.yml for the verify
-phase) and the outcome at the end (`voicenote_outcome`, playbooks/report.yml). A failure in a
-phase before any host switched is contained by construction; a failed run with no record, or
-one past the switch, needs attention.
+Read from the run's record only (declared in playbooks/vars/record.yml, read by the one model of
+models/record.py), never from the wording of a task, play or message: the playbooks give the
+run's first failure (set_stats `voicenote_failure`: host, phase, task, message, outage, held) as
+it happens (tasks/record-failure.yml, tasks/refuse.yml for the verify phase) and the outcome at
+the end (`voicenote_outcome`, playbooks/report.yml). A failure in a phase before any host
+switched is contained by construction; a failed run with no record, or one past the switch, or
+a record in another shape, needs attention.
 """
+
+from pydantic import BaseModel
 
 from voicenote_ops import rules
 from voicenote_ops.errors import (
@@ -16,6 +19,7 @@ from voicenote_ops.errors import (
     NeedsAttention,
     OpsError,
 )
+from voicenote_ops.models import record
 from voicenote_ops.models.results import RunResult
 
 # Phases (declared in playbooks/vars/phases.yml) in which no host has switched yet; whose refusal
@@ -39,13 +43,6 @@ def interrupted(action: str, result: RunResult) -> OpsError | None:
             "See what each host serves above or with `voicenote-ops status ENV`, then run it "
             "again with --take-over (or break the lock: `voicenote-ops lock release ENV`).",
         )
-    if result.reported.get("voicenote_outcome") == "interrupted":
-        where = (result.reported.get("voicenote_failure") or {}).get("phase", "unknown")
-        return ContainedFailure(
-            f"{action} stopped as asked, before phase {where}: every app host serves the "
-            "release it served before and the deploy lock is released.",
-            "Run it again when you are ready.",
-        )
     return None
 
 
@@ -56,9 +53,38 @@ def failure_of(action: str, result: RunResult) -> OpsError | None:
     stopped = interrupted(action, result)
     if stopped:
         return stopped
-    record = result.reported.get("voicenote_failure") or {}
-    phase, message = record.get("phase"), record.get("message")
-    if record.get("outage"):
+    try:
+        run = record.read(result.reported)
+    except record.UnreadableRecord as error:
+        return NeedsAttention(
+            f"{action} failed and its record could not be read ({error}): the fleet state is "
+            "uncertain.",
+            SEE_WHAT_SERVES,
+        )
+    failure = run.voicenote_failure
+    if run.voicenote_outcome == "interrupted":
+        return ContainedFailure(
+            f"{action} stopped as asked, before phase {failure.phase if failure else 'unknown'}: "
+            "every app host serves the release it served before and the deploy lock is released.",
+            "Run it again when you are ready.",
+        )
+    if failure is None:
+        detail = "; ".join(
+            f"{host}: {o.message}"
+            for host, o in sorted(result.hosts.items())
+            if (o.failed or o.unreachable) and o.message
+        )
+        detail = detail or "no failure recorded"
+        return NeedsAttention(
+            f"{action} failed and the fleet state is uncertain ({detail}).", SEE_WHAT_SERVES
+        )
+    return _failed(action, failure, run)
+
+
+def _failed(action: str, failure: BaseModel, run: BaseModel) -> OpsError:
+    """The error of a run whose record names its failure."""
+    phase, message = failure.phase, failure.message
+    if failure.outage:
         return NeedsAttention(
             f"{action} could not start: {message}",
             "Nothing changed. Bring it back (`voicenote-ops ping ENV`, `voicenote-ops health ENV`) "
@@ -66,7 +92,7 @@ def failure_of(action: str, result: RunResult) -> OpsError | None:
         )
     if phase == CHECKS:
         return InvalidInput(f"{action} was refused: {message}", "Nothing changed on any host.")
-    if phase == LOCK and not record.get("held"):
+    if phase == LOCK and not failure.held:
         return NeedsAttention(
             f"{action} could not take the deploy lock: {message}",
             "Nothing changed. Check the db host with `voicenote-ops ping ENV`.",
@@ -77,15 +103,14 @@ def failure_of(action: str, result: RunResult) -> OpsError | None:
             f"{action} was refused: {message}",
             "Nothing changed." + (hint if phase == LOCK else ""),
         )
-    where = f'{record.get("host")} in phase {phase} at "{record.get("task")}": {message}'
-    stuck = result.reported.get("voicenote_not_switched_back") or []
-    if stuck:
+    where = f'{failure.host} in phase {phase} at "{failure.task}": {message}'
+    if run.voicenote_not_switched_back:
         return NeedsAttention(
-            f"{action} failed on {where}; {', '.join(stuck)} could not be switched back and "
-            "still serve the new release.",
+            f"{action} failed on {where}; {', '.join(run.voicenote_not_switched_back)} could not "
+            "be switched back and still serve the new release.",
             SEE_WHAT_SERVES,
         )
-    if result.reported.get("voicenote_outcome") == "contained":
+    if run.voicenote_outcome == "contained":
         return ContainedFailure(
             f"{action} failed on {where}", "Every app host serves the release it served before."
         )
@@ -94,16 +119,6 @@ def failure_of(action: str, result: RunResult) -> OpsError | None:
             f"{action} failed on {where}",
             "No host had switched: every app host still serves its previous release.",
         )
-    detail = (
-        where
-        if record
-        else "; ".join(
-            f"{host}: {o.message}"
-            for host, o in sorted(result.hosts.items())
-            if (o.failed or o.unreachable) and o.message
-        )
-    )
     return NeedsAttention(
-        f"{action} failed and the fleet state is uncertain ({detail or 'no failure recorded'}).",
-        SEE_WHAT_SERVES,
+        f"{action} failed and the fleet state is uncertain ({where}).", SEE_WHAT_SERVES
     )

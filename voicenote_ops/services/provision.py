@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from voicenote_ops.environments import Environment, Kind
 from voicenote_ops.errors import ContainedFailure, InvalidInput, NeedsAttention, OpsError
-from voicenote_ops.models import playbook_vars
+from voicenote_ops.models import playbook_vars, record
 from voicenote_ops.models.requests import ProvisionRequest
 from voicenote_ops.models.results import Progress, RunResult
 from voicenote_ops.runner import PlaybookRun, run_playbook
@@ -90,17 +90,21 @@ def summaries(result: RunResult) -> list[HostSummary]:
 
 def restart_lines(result: RunResult, check: bool) -> list[str]:
     """Per app host, the colors the restart phase restarted (or, under --check, would restart)
-    and the files that made it; per db host, the servers restarted: from what the playbook
-    reported (voicenote_restarts, voicenote_server_restarts)."""
+    and the files that made it; per db host, the servers restarted: from the run's record
+    (voicenote_restarts, voicenote_server_restarts)."""
     verb = "would restart" if check else "restarted"
+    try:
+        run = record.read(result.reported)
+    except record.UnreadableRecord as error:
+        return [f"The run's record of what {verb} could not be read ({error})."]
     lines = []
-    for host, colors in sorted((result.reported.get("voicenote_restarts") or {}).items()):
+    for host, colors in sorted(run.voicenote_restarts.items()):
         if colors:
             said = "; ".join(
                 f"voicenote@{color} ({', '.join(files)})" for color, files in sorted(colors.items())
             )
             lines.append(f"{host} {verb}, one color at a time: {said}")
-    for host, servers in sorted((result.reported.get("voicenote_server_restarts") or {}).items()):
+    for host, servers in sorted(run.voicenote_server_restarts.items()):
         if servers:
             lines.append(f"{host} {verb} {' and '.join(servers)} (its connections dropped)")
     return lines
@@ -112,17 +116,21 @@ def failure_of_run(result: RunResult) -> OpsError | None:
     (exit 4); any other failure, with the host, phase and task it failed at (exit 5)."""
     if result.succeeded:
         return None
-    reported = result.reported.get("voicenote_failure") or {}
+    try:
+        run = record.read(result.reported)
+    except record.UnreadableRecord:
+        return failure_of("Provisioning", result)
+    failure = run.voicenote_failure
     # The request refused, the lock held or not taken, a dependency down, an interrupt: as a
     # deploy's.
-    if reported.get("phase") in GUARDS | {CHECKS} or reported.get("outage") or result.interrupts:
+    if (failure and (failure.phase in GUARDS | {CHECKS} or failure.outage)) or result.interrupts:
         return failure_of("Provisioning", result)
-    if reported:
+    if failure:
         said = (
-            f"Provisioning failed on {reported.get('host')} in phase {reported.get('phase')} at "
-            f'"{reported.get("task")}": {reported.get("message")}'
+            f"Provisioning failed on {failure.host} in phase {failure.phase} at "
+            f'"{failure.task}": {failure.message}'
         )
-        if result.reported.get("voicenote_outcome") == "contained":
+        if run.voicenote_outcome == "contained":
             return ContainedFailure(said, "Every app host serves as it did before the run.")
     else:
         said = failure_report(result) or "Provisioning failed."
