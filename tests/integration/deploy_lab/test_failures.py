@@ -23,6 +23,7 @@ from tests.integration.deploy_lab.deploys import (
     served_version,
     start_deploy,
     wait_for_phase,
+    wait_until_reachable,
     write_survivor,
 )
 from tests.integration.labs import background_load, host_state, on_host
@@ -185,12 +186,62 @@ def test_a_host_that_cannot_be_switched_back_is_named_and_the_run_still_reports(
         said = " ".join(done.stdout.split())
         assert done.returncode != 0, said[-3000:]
         assert "app1 could not be switched back and still serve the new color" in said, said[-3000:]
-        assert last_record()["result"] == "failed", last_record()
+        record = last_record()
+        assert (record["result"], record["not_switched_back"]) == ("failed", ["app1"]), record
         assert lease() is None
         live = {host["host"]: host["live_version"] for host in fleet_status()["hosts"]}
         assert live == {"app1": target, "app2": before}, live
     finally:
         on_host(DEPLOY_LAB, "app1", "rm", "-f", "/etc/nginx/conf.d/zz-typo.conf")
+    again = deploy(bundles[before], before)
+    assert again.returncode == 0, again.stderr
+    assert_fleet_serves(before, ["0002"])
+
+
+# An after_switch hook that takes app1's SSH away once it has switched (sshd stopped and its
+# sessions ended, the hook's own among them: the step gets no answer), then fails there.
+SSH_GONE_AFTER_SWITCH = """\
+- name: Stop answering SSH, as a host lost right after its switch would
+  ansible.builtin.shell: systemctl stop ssh.service && pkill -KILL -f 'sshd: deploy'
+  become: true
+  changed_when: true
+  when: inventory_hostname == 'app1'
+- name: Fail after the switch
+  ansible.builtin.fail:
+    msg: the operator's hook failed after the switch
+  when: inventory_hostname == 'app1'
+"""
+
+
+# The stress tier's: the default tier has this fault class's case above (a host whose switch
+# back is refused); here the switch back cannot reach the host at all.
+@pytest.mark.stress
+def test_a_host_lost_after_its_switch_is_never_taken_for_switched_back(bundles, tmp_path):
+    """app1 switched, then stopped answering: its switch back reaches nothing, so the run does
+    not call itself contained; it names app1 as not switched back (record, audit, last words)
+    and still releases the lock. With SSH back, a deploy of the release before converges."""
+    before = served_version()
+    target = {"1.0.0": "1.1.0", "1.1.0": "1.0.0"}[before]
+    hook = tmp_path / "after_switch.yml"
+    hook.write_text(SSH_GONE_AFTER_SWITCH)
+    extra = tmp_path / "request.json"
+    extra.write_text(json.dumps({
+        "voicenote_version": target, "voicenote_artifact": str(bundles[target]),
+        "voicenote_hooks": {"after_switch": str(hook)},
+    }))  # fmt: skip
+    try:
+        done = ansible_playbook("deploy.yml", "-e", f"@{extra}")
+        said = " ".join(done.stdout.split())
+        assert done.returncode != 0, said[-3000:]
+        assert "app1 could not be switched back and still serve the new color" in said, said[-3000:]
+        record = last_record()
+        assert (record["result"], record["not_switched_back"]) == ("failed", ["app1"]), record
+        assert lease() is None
+    finally:
+        on_host(DEPLOY_LAB, "app1", "systemctl", "start", "ssh.service")
+        wait_until_reachable()
+    live = {host["host"]: host["live_version"] for host in fleet_status()["hosts"]}
+    assert live == {"app1": target, "app2": before}, live
     again = deploy(bundles[before], before)
     assert again.returncode == 0, again.stderr
     assert_fleet_serves(before, ["0002"])
