@@ -166,29 +166,37 @@ TYPO_AFTER_SWITCH = """\
 """
 
 
-def test_a_host_that_cannot_be_switched_back_is_named_and_the_run_still_reports(bundles, tmp_path):
-    """Through the plain ansible-playbook path: app1 switched to the other release, then failed;
-    its switch back is refused by nginx -t. The run goes on to its report: the lock is released,
-    the audit record says failed (not contained), and the run's last words name app1 as still
-    serving the new color. Once the typo is gone, a deploy of the release before brings the
-    fleet back."""
+def deploy_app1_cannot_switch_back(bundles, hook_tasks: str, folder) -> tuple[str, str]:
+    """Through the plain ansible-playbook path, a deploy of the release the fleet does not serve
+    with an after_switch hook that keeps app1 from being switched back; checks that the run
+    failed naming app1 as still serving the new color (its last words, the audit record) and
+    released the lock. Returns (the release served before, the release deployed)."""
     before = served_version()
     target = {"1.0.0": "1.1.0", "1.1.0": "1.0.0"}[before]
-    hook = tmp_path / "after_switch.yml"
-    hook.write_text(TYPO_AFTER_SWITCH)
-    extra = tmp_path / "request.json"
+    hook = folder / "after_switch.yml"
+    hook.write_text(hook_tasks)
+    extra = folder / "request.json"
     extra.write_text(json.dumps({
         "voicenote_version": target, "voicenote_artifact": str(bundles[target]),
         "voicenote_hooks": {"after_switch": str(hook)},
     }))  # fmt: skip
+    done = ansible_playbook("deploy.yml", "-e", f"@{extra}")
+    said = " ".join(done.stdout.split())
+    assert done.returncode != 0, said[-3000:]
+    assert "app1 could not be switched back and still serve the new color" in said, said[-3000:]
+    record = last_record()
+    assert (record["result"], record["not_switched_back"]) == ("failed", ["app1"]), record
+    assert lease() is None
+    return before, target
+
+
+def test_a_host_that_cannot_be_switched_back_is_named_and_the_run_still_reports(bundles, tmp_path):
+    """app1 switched to the other release, then failed; its switch back is refused by nginx -t.
+    The run goes on to its report: the lock is released, the audit record says failed (not
+    contained), and the run's last words name app1 as still serving the new color. Once the
+    typo is gone, a deploy of the release before brings the fleet back."""
     try:
-        done = ansible_playbook("deploy.yml", "-e", f"@{extra}")
-        said = " ".join(done.stdout.split())
-        assert done.returncode != 0, said[-3000:]
-        assert "app1 could not be switched back and still serve the new color" in said, said[-3000:]
-        record = last_record()
-        assert (record["result"], record["not_switched_back"]) == ("failed", ["app1"]), record
-        assert lease() is None
+        before, target = deploy_app1_cannot_switch_back(bundles, TYPO_AFTER_SWITCH, tmp_path)
         live = {host["host"]: host["live_version"] for host in fleet_status()["hosts"]}
         assert live == {"app1": target, "app2": before}, live
     finally:
@@ -220,23 +228,8 @@ def test_a_host_lost_after_its_switch_is_never_taken_for_switched_back(bundles, 
     """app1 switched, then stopped answering: its switch back reaches nothing, so the run does
     not call itself contained; it names app1 as not switched back (record, audit, last words)
     and still releases the lock. With SSH back, a deploy of the release before converges."""
-    before = served_version()
-    target = {"1.0.0": "1.1.0", "1.1.0": "1.0.0"}[before]
-    hook = tmp_path / "after_switch.yml"
-    hook.write_text(SSH_GONE_AFTER_SWITCH)
-    extra = tmp_path / "request.json"
-    extra.write_text(json.dumps({
-        "voicenote_version": target, "voicenote_artifact": str(bundles[target]),
-        "voicenote_hooks": {"after_switch": str(hook)},
-    }))  # fmt: skip
     try:
-        done = ansible_playbook("deploy.yml", "-e", f"@{extra}")
-        said = " ".join(done.stdout.split())
-        assert done.returncode != 0, said[-3000:]
-        assert "app1 could not be switched back and still serve the new color" in said, said[-3000:]
-        record = last_record()
-        assert (record["result"], record["not_switched_back"]) == ("failed", ["app1"]), record
-        assert lease() is None
+        before, target = deploy_app1_cannot_switch_back(bundles, SSH_GONE_AFTER_SWITCH, tmp_path)
     finally:
         on_host(DEPLOY_LAB, "app1", "systemctl", "start", "ssh.service")
         wait_until_reachable()
