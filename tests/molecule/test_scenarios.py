@@ -41,15 +41,16 @@ def failure_excerpt(output: str, context: int = 12, tail: int = 3000) -> str:
 # Scenarios the stress tier runs; CI's molecule job (.github/workflows) runs every scenario on
 # every change. Each scenario is one role's converge, idempotence and testinfra checks on baked
 # hosts, a matrix over the roles: the default tier keeps the scenarios whose roles nothing else
-# in it checks on their own (envfile: the secrets file; registry: the image path's registry;
-# monitoring: its roles from bare hosts). The others' roles run on every provisioned lab of the
-# default tier: test_provision.py provisions them from bare hosts and finds nothing to change
-# or restart on a second (check) run, and the deploy lab exercises them on every run (deploy:
-# playbooks/deploy.yml, each fault class once; nginx: every switch's check and reload, HTTPS
-# through the load balancer; postgresql: every migration, the login rotation under load; redis:
-# every /ready, the rotation refused by the lock; appunit: every color restart, a provision
-# restarting a color onto a changed unit; base: every lab's SSH as the deploy user).
-STRESS_TIER = {"appunit", "base", "deploy", "nginx", "postgresql", "redis"}
+# in it checks on their own (envfile: the secrets file; monitoring: its roles from bare hosts).
+# The others' roles run on every provisioned lab of the default tier: test_provision.py
+# provisions them from bare hosts and finds nothing to change or restart on a second (check)
+# run, and the labs exercise them on every run (deploy: playbooks/deploy.yml on the deploy lab,
+# each fault class once; nginx: every switch's check and reload, HTTPS through the load
+# balancer; postgresql: every migration, the login rotation under load; redis: every /ready, the
+# rotation refused by the lock; appunit: every color restart, the rotation's restart of every
+# color; base: every lab's SSH as the deploy user; registry: the image lab's pushes, signatures
+# and pulls, image_lab/).
+STRESS_TIER = {"appunit", "base", "deploy", "nginx", "postgresql", "redis", "registry"}
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,7 @@ the new image; the digest is in the audit trail. An image with no signature is r
 controller; one whose signature is not its own is refused by the host's policy before anything
 of it is stored, and the old release keeps serving; one whose app fails to start is stopped by
 the health gate and its color gets back the venv release it ran. A changed image unit reaches
-the running image color through provision's restart."""
+the running image color through provision's restart (the stress tier's)."""
 
 import json
 from pathlib import Path
@@ -83,12 +83,19 @@ def _lost_nothing(load, versions: set[str]) -> None:
     assert summary["long"]["started"] >= 1, summary["long"]
 
 
+def _to_images(release_bundle, image_archive, folder: Path) -> tuple[Path, str]:
+    """The lab moved to the image runtime (provisioned for it) and 1.1.0's image pushed and
+    signed: 1.1.0's release for `deploy --artifact`, and the image's digest."""
+    _runtime("image")
+    new = image_release(folder, release_bundle("1.1.0"), image_archive("1.1.0"))
+    digest = push_image(LAB, image_archive("1.1.0"), "--signing-key", str(IMAGE_SIGNING_KEY))
+    return new, digest
+
+
 def test_a_move_to_images_under_load_loses_no_request_and_rolls_back_by_a_switch(
     image_lab, release_bundle, image_archive, tmp_path
 ):
-    _runtime("image")
-    new = image_release(tmp_path, release_bundle("1.1.0"), image_archive("1.1.0"))
-    digest = push_image(LAB, image_archive("1.1.0"), "--signing-key", str(IMAGE_SIGNING_KEY))
+    new, digest = _to_images(release_bundle, image_archive, tmp_path)
     with background_load(LAB, LOAD, stop_at_exit=True) as load:
         deployed = _deploy("1.1.0", new)
         assert deployed.returncode == 0, deployed.stderr[-3000:]
@@ -175,9 +182,18 @@ def test_a_move_back_to_venvs_under_load_loses_no_request(image_lab, release_bun
     assert _served() == "1.1.0"
 
 
-def test_provision_restarts_the_image_color_onto_a_changed_image_unit(image_lab):
+# The stress tier's: the default tier restarts every color onto a changed file once, through
+# PostgreSQL's rotation under load (test_provision.py: the same restart phase); this is the same
+# restart for a color that runs an image. Alone (the stress tier), it moves the lab to images.
+@pytest.mark.stress
+def test_provision_restarts_the_image_color_onto_a_changed_image_unit(
+    image_lab, release_bundle, image_archive, tmp_path
+):
     """The image unit and its command changed (a longer stop timeout): the color that runs an
     image restarts onto them (its container replaced), and the host serves as before."""
+    if not _containers():
+        deployed = _deploy("1.1.0", _to_images(release_bundle, image_archive, tmp_path)[0])
+        assert deployed.returncode == 0, deployed.stderr[-3000:]
     ((name, (_, before)),) = _containers().items()
     setting = Path(image_lab["inventory"]) / "group_vars" / "all" / "zz-test-stop-timeout.yml"
     setting.write_text("appunit_stop_timeout: 50\n")
