@@ -2,6 +2,7 @@
 through the vault, so finding one anywhere is a leak."""
 
 import os
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -35,16 +36,34 @@ def canaries() -> list[bytes]:
 
 
 def files_holding(secrets: list[bytes], *roots: Path) -> list[str]:
+    """The regular files under the roots that hold a secret. The walk stays on each root's own
+    file system: a folder mounted below one (a killed image build's /proc in its root file
+    system, say) is not the controller's files, and reading /proc/kmsg blocks for ever."""
     # os.walk, not rglob: other runs (another test worker's Ansible) remove their temp
     # folders while this walks, and a folder gone mid-walk holds nothing to find.
     hits = []
     for root in roots:
-        for folder, _, names in os.walk(root):
+        try:
+            device = root.stat().st_dev
+        except OSError:
+            continue
+        for folder, folders, names in os.walk(root):
+            folders[:] = [name for name in folders if _on(device, Path(folder, name))]
             for name in names:
                 path = Path(folder, name)
                 try:
-                    data = path.read_bytes() if path.is_file() else b""
+                    if not (_on(device, path) and stat.S_ISREG(path.lstat().st_mode)):
+                        continue
+                    data = path.read_bytes()
                 except OSError:
                     continue
                 hits += [str(path) for s in secrets if s in data]
     return hits
+
+
+def _on(device: int, path: Path) -> bool:
+    """Whether path is on that file system (a path gone meanwhile is not)."""
+    try:
+        return path.lstat().st_dev == device
+    except OSError:
+        return False

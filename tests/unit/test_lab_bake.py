@@ -2,12 +2,14 @@
 to the base image and to every file of its roles."""
 
 import shutil
+from pathlib import Path
 
 import pytest
 import yaml
 
 from tests.conftest import PROJECT
 from voicenote_ops.lab import bake
+from voicenote_ops.lab.image import mounts_below
 from voicenote_ops.lab.topology import Topology, hosts_for
 
 pytestmark = pytest.mark.unit
@@ -125,3 +127,21 @@ def test_baking_every_image_bakes_the_extra_hosts_too(monitoring_project, monkey
     assert len(asked) == len(tags) == 5
     assert ("monitoring",) in asked and ("registry",) in asked
     assert any("-prometheus-alertmanager-" in tag for tag in tags)
+
+
+def test_a_builds_mounts_are_found_deepest_first_and_only_below_it():
+    """What a build unmounts before its work folder is removed (debootstrap can leave /proc
+    mounted in the root file system): points at or below the folder, never a sibling whose
+    name starts the same."""
+    table = "\n".join([
+        "proc /w/base-1/rootfs/proc proc rw 0 0",
+        "sysfs /w/base-1/rootfs/proc/sys/fs/binfmt_misc binfmt_misc rw 0 0",
+        "proc /w/base-10/rootfs/proc proc rw 0 0",
+        "tmpfs /w/base-1/with\\040space tmpfs rw 0 0",
+        "/dev/sda1 / ext4 rw 0 0",
+    ])  # fmt: skip
+    assert mounts_below(Path("/w/base-1"), table) == [
+        Path("/w/base-1/rootfs/proc/sys/fs/binfmt_misc"),
+        Path("/w/base-1/rootfs/proc"),
+        Path("/w/base-1/with space"),
+    ]

@@ -7,7 +7,6 @@ recipe changes.
 
 import fcntl
 import json
-import shutil
 import tempfile
 from collections.abc import Callable
 from dataclasses import asdict
@@ -15,7 +14,7 @@ from pathlib import Path
 
 from voicenote_ops import paths
 from voicenote_ops.image.layer import FORMAT, Layer, write_layer
-from voicenote_ops.lab.image import ImageRecipe, machine_mirror, make_rootfs
+from voicenote_ops.lab.image import ImageRecipe, machine_mirror, make_rootfs, remove_build
 
 PACKAGES = ("python3", "python3-venv", "ca-certificates")
 # Debian's own PATH, which images made here start from.
@@ -62,7 +61,7 @@ def build_base(base: ImageRecipe, destination: Path, log: Path) -> Layer:
         make_rootfs(base, rootfs, log, what="the app images' base")
         return write_layer(rootfs, destination)
     finally:
-        shutil.rmtree(work, ignore_errors=True)
+        remove_build(work)
 
 
 def ensure_base(

@@ -118,17 +118,49 @@ def require_debootstrap(what: str) -> None:
 
 
 def make_rootfs(recipe: ImageRecipe, rootfs: Path, log: Path, *, what: str) -> None:
-    """Debootstrap the recipe's root file system at rootfs and run its setup script in it."""
+    """Debootstrap the recipe's root file system at rootfs and run its setup script in it.
+    Nothing stays mounted in it afterwards, whatever happened (debootstrap can leave its /proc
+    mounted: packing or walking the tree would then read the machine's /proc)."""
     require_debootstrap(what)
-    with log.open("w") as out:
-        steps = [
-            (recipe.debootstrap_argv(rootfs), None),
-            (["chroot", str(rootfs), "/bin/sh", "-s"], recipe.setup_script.encode()),
-        ]
-        for argv, stdin in steps:
-            done = subprocess.run(argv, input=stdin, stdout=out, stderr=out, check=False)
-            if done.returncode != 0:
-                raise NeedsAttention(f"Building {what} failed at `{argv[0]}`.", f"See {log}.")
+    try:
+        with log.open("w") as out:
+            steps = [
+                (recipe.debootstrap_argv(rootfs), None),
+                (["chroot", str(rootfs), "/bin/sh", "-s"], recipe.setup_script.encode()),
+            ]
+            for argv, stdin in steps:
+                done = subprocess.run(argv, input=stdin, stdout=out, stderr=out, check=False)
+                if done.returncode != 0:
+                    raise NeedsAttention(f"Building {what} failed at `{argv[0]}`.", f"See {log}.")
+    finally:
+        unmount_below(rootfs)
+
+
+def mounts_below(folder: Path, table: str | None = None) -> list[Path]:
+    """The mount points at or below folder, the deepest first, from a mount table in the form
+    of /proc/self/mounts (by default that one)."""
+    top = str(folder.resolve())
+    found = []
+    if table is None:
+        table = Path("/proc/self/mounts").read_text()
+    for line in table.splitlines():
+        point = line.split()[1].encode().decode("unicode_escape")
+        if point == top or point.startswith(top + "/"):
+            found.append(Path(point))
+    return sorted(found, key=lambda point: len(point.parts), reverse=True)
+
+
+def unmount_below(folder: Path) -> None:
+    """Unmount whatever is mounted at or below folder (lazily: a busy mount goes when it is
+    no longer used)."""
+    for point in mounts_below(folder):
+        subprocess.run(["umount", "--lazy", str(point)], capture_output=True, check=False)
+
+
+def remove_build(work: Path) -> None:
+    """A build's work folder removed, after anything mounted in it."""
+    unmount_below(work)
+    shutil.rmtree(work, ignore_errors=True)
 
 
 def _build(recipe: ImageRecipe, log: Path) -> None:
@@ -148,7 +180,7 @@ def _build(recipe: ImageRecipe, log: Path) -> None:
                 imported.stderr.decode(errors="replace").strip()[-300:],
             )
     finally:
-        shutil.rmtree(work, ignore_errors=True)
+        remove_build(work)
 
 
 def ensure_image(recipe: ImageRecipe | None = None, *, rebuild: bool = False) -> str:
