@@ -210,7 +210,7 @@ def test_a_host_that_cannot_be_switched_back_is_named_and_the_run_still_reports(
 # sessions ended, the hook's own among them: the step gets no answer), then fails there.
 SSH_GONE_AFTER_SWITCH = """\
 - name: Stop answering SSH, as a host lost right after its switch would
-  ansible.builtin.shell: systemctl stop ssh.service && pkill -KILL -f 'sshd: deploy'
+  ansible.builtin.shell: "systemctl stop ssh.service && pkill -KILL -f 'sshd: deploy'"
   become: true
   changed_when: true
   when: inventory_hostname == 'app1'
