@@ -52,7 +52,8 @@ def files_holding(secrets: list[bytes], *roots: Path) -> list[str]:
             for name in names:
                 path = Path(folder, name)
                 try:
-                    if not (_on(device, path) and stat.S_ISREG(path.lstat().st_mode)):
+                    info = path.lstat()
+                    if info.st_dev != device or not stat.S_ISREG(info.st_mode):
                         continue
                     data = path.read_bytes()
                 except OSError:

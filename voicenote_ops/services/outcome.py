@@ -81,6 +81,11 @@ def failure_of(action: str, result: RunResult) -> OpsError | None:
     return _failed(action, failure, run)
 
 
+def where(failure: BaseModel) -> str:
+    """Where and why a run failed, from its record's failure: host, phase, task, message."""
+    return f'{failure.host} in phase {failure.phase} at "{failure.task}": {failure.message}'
+
+
 def _failed(action: str, failure: BaseModel, run: BaseModel) -> OpsError:
     """The error of a run whose record names its failure."""
     phase, message = failure.phase, failure.message
@@ -103,22 +108,24 @@ def _failed(action: str, failure: BaseModel, run: BaseModel) -> OpsError:
             f"{action} was refused: {message}",
             "Nothing changed." + (hint if phase == LOCK else ""),
         )
-    where = f'{failure.host} in phase {phase} at "{failure.task}": {message}'
+    failed_at = where(failure)
     if run.voicenote_not_switched_back:
+        stuck = ", ".join(run.voicenote_not_switched_back)
         return NeedsAttention(
-            f"{action} failed on {where}; {', '.join(run.voicenote_not_switched_back)} could not "
-            "be switched back and still serve the new release.",
+            f"{action} failed on {failed_at}; {stuck} could not be switched back and still serve "
+            "the new release.",
             SEE_WHAT_SERVES,
         )
     if run.voicenote_outcome == "contained":
         return ContainedFailure(
-            f"{action} failed on {where}", "Every app host serves the release it served before."
+            f"{action} failed on {failed_at}",
+            "Every app host serves the release it served before.",
         )
     if phase in BEFORE_SWITCH:
         return ContainedFailure(
-            f"{action} failed on {where}",
+            f"{action} failed on {failed_at}",
             "No host had switched: every app host still serves its previous release.",
         )
     return NeedsAttention(
-        f"{action} failed and the fleet state is uncertain ({where}).", SEE_WHAT_SERVES
+        f"{action} failed and the fleet state is uncertain ({failed_at}).", SEE_WHAT_SERVES
     )

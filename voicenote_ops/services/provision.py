@@ -12,7 +12,7 @@ from voicenote_ops.models.requests import ProvisionRequest
 from voicenote_ops.models.results import Progress, RunResult
 from voicenote_ops.runner import PlaybookRun, run_playbook
 from voicenote_ops.services import requests
-from voicenote_ops.services.outcome import CHECKS, GUARDS, failure_of
+from voicenote_ops.services.outcome import CHECKS, GUARDS, failure_of, where
 
 PLAYBOOK = "provision.yml"
 
@@ -126,10 +126,7 @@ def failure_of_run(result: RunResult) -> OpsError | None:
     if (failure and (failure.phase in GUARDS | {CHECKS} or failure.outage)) or result.interrupts:
         return failure_of("Provisioning", result)
     if failure:
-        said = (
-            f"Provisioning failed on {failure.host} in phase {failure.phase} at "
-            f'"{failure.task}": {failure.message}'
-        )
+        said = f"Provisioning failed on {where(failure)}"
         if run.voicenote_outcome == "contained":
             return ContainedFailure(said, "Every app host serves as it did before the run.")
     else:
